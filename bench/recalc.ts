@@ -1,0 +1,90 @@
+// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse]
+// Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a full DRY_RUN recalculation
+// through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
+import { parseArgs } from 'node:util';
+import { createDataSource, runMigrations } from '../src/db/data-source';
+import { recalculationWorkflow } from '../src/workflows';
+import { seedPortfolio } from '../scripts/seed';
+import { startBenchStack, runBenchmark } from './stack';
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      credits: { type: 'string', default: '1000000' },
+      'payments-per-credit': { type: 'string', default: '10' },
+      'chunk-size': { type: 'string', default: '2000' },
+      parallelism: { type: 'string', default: '4' },
+      reuse: { type: 'boolean', default: false },
+    },
+  });
+  const credits = Number(values.credits);
+  const perCredit = Number(values['payments-per-credit']);
+  let seeded: { ms: number; payments: number } | undefined;
+
+  const stack = await startBenchStack('abono_bench_recalc', { DATABASE_POOL_SIZE: '20' }, {
+    reuse: values.reuse,
+    before: async (url) => {
+      const ds = createDataSource(url, 4);
+      await ds.initialize();
+      await runMigrations(ds);
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM credits`);
+      if (n !== credits) {
+        if (n > 0) throw new Error(`abono_bench_recalc has ${n} credits, not ${credits}: run without --reuse`);
+        process.stderr.write(`loading ${credits} credits × ${perCredit} payments...\n`);
+        const r = await seedPortfolio(ds, { credits, paymentsPerCredit: perCredit, log: (m) => process.stderr.write(`  ${m}\n`) });
+        seeded = { ms: r.ms, payments: r.payments };
+        await ds.query('VACUUM ANALYZE');
+      }
+      await ds.destroy();
+    },
+  });
+  try {
+    const ds = stack.abono.ds;
+    const [{ payments }] = await ds.query(`SELECT count(*)::int AS payments FROM payments WHERE status = 'APPLIED'`);
+
+    // The reference: the database's own aggregate over the same ledger.
+    const a0 = performance.now();
+    await ds.query(`SELECT count(*), sum(s) FROM (SELECT credit_id, sum(amount) AS s FROM payments WHERE status = 'APPLIED' GROUP BY credit_id) t`);
+    const aggregateMs = performance.now() - a0;
+
+    const rss0 = process.memoryUsage().rss;
+    let peakRss = rss0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+    const t0 = performance.now();
+    const result = await stack.abono.client.workflow.execute(recalculationWorkflow, {
+      workflowId: `recalculation-bench-${Date.now()}`,
+      taskQueue: stack.abono.worker ? (stack.abono.worker.options.taskQueue as string) : 'abono-payments',
+      args: [{ mode: 'DRY_RUN', chunkSize: Number(values['chunk-size']), parallelism: Number(values.parallelism), startedBy: 'bench' }],
+    });
+    const wallMs = performance.now() - t0;
+    clearInterval(sampler);
+
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'recalculation-dry-run',
+          credits: result.scanned,
+          payments,
+          seeded: seeded ?? 'reused',
+          chunkSize: Number(values['chunk-size']),
+          parallelism: Number(values.parallelism),
+          wallSeconds: Math.round(wallMs / 100) / 10,
+          creditsPerSecond: Math.round(result.scanned / (wallMs / 1000)),
+          paymentsPerSecond: Math.round(payments / (wallMs / 1000)),
+          inconsistent: result.inconsistent,
+          errors: result.errors,
+          workerPeakRssMB: Math.round(peakRss / 1048576),
+          sqlAggregateSeconds: Math.round(aggregateMs / 100) / 10,
+          ratioToAggregate: Math.round((wallMs / aggregateMs) * 10) / 10,
+          note: 'worker and API in this process; the aggregate is SELECT credit_id, sum(amount) FROM payments GROUP BY credit_id over the same rows',
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+runBenchmark(main);

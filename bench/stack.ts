@@ -1,0 +1,135 @@
+// Brings up abono for a benchmark: a dedicated database (created fresh on the local
+// PostgreSQL unless DATABASE_URL is set), a Temporal dev server (unless TEMPORAL_ADDRESS is
+// set), and startAbono with the given settings. Everything is torn down by stop().
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { Client } from 'pg';
+import { Abono, startAbono } from '../src/abono';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { createApiKey } from '../src/services/api-keys';
+import { startDevServer } from '../src/temporal/dev-server';
+import { installRuntime } from '../src/worker/worker';
+
+const ADMIN_URL = process.env.BENCH_POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A database for the benchmark: dropped and created anew, or kept as it is with `reuse`. */
+export async function freshBenchDatabase(name: string, reuse = false): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount;
+  if (!reuse || !exists) {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  }
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface BenchStack {
+  abono: Abono;
+  url: string;
+  keys: { admin: string; operator: string };
+  databaseUrl: string;
+  temporalAddress: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(dbName: string, env: Record<string, string> = {}, opts: { reuse?: boolean; before?: (databaseUrl: string) => Promise<void> } = {}): Promise<BenchStack> {
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  await installRuntime(log);
+  const databaseUrl = await freshBenchDatabase(dbName, opts.reuse);
+  await opts.before?.(databaseUrl);
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  let stopServer: (() => Promise<void>) | undefined;
+  if (!temporalAddress) {
+    const dev = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH || undefined, namespace: 'default', log: (m) => process.stderr.write(`${m}\n`) });
+    temporalAddress = dev.address;
+    stopServer = dev.stop;
+  }
+  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', RECALC_SCHEDULE_ENABLED: 'false', ...env });
+  const abono = await startAbono({ config, log, databaseUrl, temporalAddress });
+  const keys = {
+    admin: (await createApiKey(abono.ds, 'bench-admin', 'admin')).key,
+    operator: (await createApiKey(abono.ds, 'bench-operator', 'operator')).key,
+  };
+  let stopped = false;
+  return {
+    abono,
+    url: abono.apiUrl!,
+    keys,
+    databaseUrl,
+    temporalAddress,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await abono.stop();
+      await stopServer?.();
+    },
+  };
+}
+
+/** Percentile of sorted milliseconds. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[i] * 100) / 100;
+}
+
+/**
+ * Starts an abono process (src/main.ts, src/api/main.ts or src/worker/main.ts) as a child, the
+ * way it runs in production, and resolves once its log says it is up.
+ */
+export async function spawnAbonoProcess(entry: string, env: Record<string, string>, readyLog: string): Promise<ChildProcess> {
+  const root = path.resolve(__dirname, '..');
+  // BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server processes.
+  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output.slice(-2000)}`)), 120_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes(readyLog)) {
+        clearTimeout(timer);
+        // Keep draining its output so the pipe never fills and blocks it.
+        child.stdout!.removeListener('data', onData);
+        child.stdout!.resume();
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output.slice(-2000)}`)));
+  });
+  child.removeAllListeners('exit');
+  child.stderr!.resume();
+  return child;
+}
+
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+/** Runs a benchmark's main: exit 0 when it printed its JSON, 1 with the error otherwise. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

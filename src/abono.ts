@@ -1,0 +1,149 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+import { createApp } from './api/app';
+import { answerClientErrors } from './api/security';
+import type { Config } from './config';
+import { createDataSource, runMigrations } from './db/data-source';
+import type { Logger } from './logger';
+import { countApiKeys, createApiKey } from './services/api-keys';
+import { createWorker, installRuntime } from './worker/worker';
+import { ensureRecalculationSchedule } from './services/recalculation-runs';
+
+const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
+
+/** A session-level advisory lock on one pooled connection, held while `fn` runs. */
+async function withStartupLock<T>(ds: DataSource, fn: () => Promise<T>): Promise<T> {
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [STARTUP_LOCK]);
+    return await fn();
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [STARTUP_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+export interface AbonoOptions {
+  config: Config;
+  log: Logger;
+  /** Where PostgreSQL and Temporal are (resolved by the caller: configured or embedded). */
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  /** Test configuration only: activity steps that fail for good. */
+  faults?: ReadonlySet<string>;
+}
+
+export interface Abono {
+  ds: DataSource;
+  client: Client;
+  worker?: Worker;
+  server?: http.Server;
+  apiUrl?: string;
+  /** Printed once when the first start created the admin key. */
+  bootstrapAdminKey?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts abono the way `npm start` does: migrations, then the worker and the API against the
+ * given PostgreSQL and Temporal. stop() drains the worker, closes the server and connections.
+ */
+export async function startAbono(opts: AbonoOptions): Promise<Abono> {
+  const { config, log } = opts;
+  const ds = createDataSource(opts.databaseUrl, config.database.poolSize, { statementTimeoutMs: config.security.statementTimeoutMs });
+  await ds.initialize();
+  // Several processes may start at once on an empty database: one migrates at a time.
+  const ran = await withStartupLock(ds, () => runMigrations(ds));
+  if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+
+  const schedule = await ensureRecalculationSchedule(client, config);
+  log.info({ scheduleId: config.recalculation.scheduleId, cron: config.recalculation.scheduleCron, timeZone: config.recalculation.scheduleTimeZone, schedule }, 'nightly recalculation schedule');
+
+  let worker: Worker | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  let workerRun: Promise<void> | undefined;
+  if (config.runWorker) {
+    await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
+    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      ds,
+      timeZone: config.timeZone,
+      faults: opts.faults,
+      log,
+      alertWebhookUrl: config.alertWebhookUrl,
+    });
+    workerRun = worker.run().catch((err) => log.error({ err }, 'worker stopped with an error'));
+  }
+
+  let server: http.Server | undefined;
+  let apiUrl: string | undefined;
+  if (config.runApi) {
+    const app = createApp({
+      ds,
+      client,
+      log,
+      timeZone: config.timeZone,
+      security: config.security,
+      payments: {
+        ds,
+        client,
+        taskQueue: config.temporal.taskQueue,
+        waitMs: config.payments.waitMs,
+        timeZone: config.timeZone,
+        temporalUiUrl: opts.temporalUiUrl,
+        namespace: config.temporal.namespace,
+      },
+      recalculations: {
+        ds,
+        client,
+        taskQueue: config.temporal.taskQueue,
+        defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism },
+        temporalUiUrl: opts.temporalUiUrl,
+        namespace: config.temporal.namespace,
+      },
+    });
+    server = http.createServer(app);
+    answerClientErrors(server);
+    await new Promise<void>((resolve) => server!.listen(config.http.port, config.http.host, resolve));
+    const addr = server.address() as AddressInfo;
+    apiUrl = `http://${addr.address}:${addr.port}`;
+  }
+
+  // Last, once everything else is up, so that the key is printed by the start that made it.
+  const bootstrapAdminKey = await withStartupLock(ds, async () => {
+    if ((await countApiKeys(ds)) > 0) return undefined;
+    const created = await createApiKey(ds, 'bootstrap-admin', 'admin', config.adminApiKey);
+    return config.adminApiKey ? undefined : created.key;
+  });
+
+  return {
+    ds,
+    client,
+    worker,
+    server,
+    apiUrl,
+    bootstrapAdminKey,
+    async stop() {
+      if (server) {
+        server.closeIdleConnections();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+      await nativeConnection?.close();
+      await connection.close();
+      await ds.destroy();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import { todayIn } from '../../domain';
+import { createCredit, getCreditAsOf, getSchedule } from '../../services/credits';
+import { listCreditPayments } from '../../services/payments';
+import type { ApiContext } from '../app';
+import { actorOf, requireRole } from '../auth';
+import { AsOfQuery, CreateCreditBody, uuid } from '../schemas';
+
+export function creditRoutes(ctx: ApiContext): Router {
+  const r = Router();
+  const { ds } = ctx;
+
+  r.post('/v1/credits', requireRole(ds, 'admin'), async (req, res) => {
+    const body = CreateCreditBody.parse(req.body);
+    const id = await createCredit(ds, body, actorOf(req));
+    res.status(201).location(`/v1/credits/${id}`).json(await getCreditAsOf(ds, id, todayIn(ctx.timeZone)));
+  });
+
+  r.get('/v1/credits/:id', requireRole(ds, 'viewer'), async (req, res) => {
+    const id = uuid.parse(req.params.id);
+    const { asOf } = AsOfQuery.parse(req.query);
+    res.json(await getCreditAsOf(ds, id, asOf ?? todayIn(ctx.timeZone)));
+  });
+
+  r.get('/v1/credits/:id/schedule', requireRole(ds, 'viewer'), async (req, res) => {
+    res.json(await getSchedule(ds, uuid.parse(req.params.id)));
+  });
+
+  r.get('/v1/credits/:id/payments', requireRole(ds, 'viewer'), async (req, res) => {
+    res.json(await listCreditPayments(ds, uuid.parse(req.params.id)));
+  });
+
+  return r;
+}

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { decideRecalculation, getRecalculation, startRecalculation } from '../../services/recalculation-runs';
+import type { ApiContext } from '../app';
+import { actorOf, requireRole } from '../auth';
+import { uuid } from '../schemas';
+
+export const StartRecalculationBody = z
+  .strictObject({
+    creditIds: z.array(uuid).min(1).max(10000).optional(),
+    dryRun: z.boolean().optional(),
+    mode: z.enum(['DRY_RUN', 'CORRECT', 'REVIEW']).optional(),
+    chunkSize: z.number().int().min(1).max(10000).optional(),
+    parallelism: z.number().int().min(1).max(16).optional(),
+  })
+  .refine((b) => !(b.dryRun !== undefined && b.mode !== undefined), { message: 'give either dryRun or mode, not both', path: ['mode'] })
+  .openapi('StartRecalculation');
+
+export const RecalculationApprovalBody = z.strictObject({ approve: z.boolean(), comment: z.string().max(500).optional() }).openapi('RecalculationApproval');
+
+const RecalculationId = z.string().regex(/^recalculation-[A-Za-z0-9:_.\-]{1,120}$/, 'must be a recalculation id');
+const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), after: uuid.optional() });
+
+export function recalculationRoutes(ctx: ApiContext): Router {
+  const r = Router();
+  const { ds } = ctx;
+
+  r.post('/v1/recalculations', requireRole(ds, 'admin'), async (req, res) => {
+    const body = StartRecalculationBody.parse(req.body ?? {});
+    const mode = body.mode ?? (body.dryRun === false ? 'CORRECT' : 'DRY_RUN');
+    const id = await startRecalculation(ctx.recalculations, { mode, creditIds: body.creditIds, chunkSize: body.chunkSize, parallelism: body.parallelism }, actorOf(req));
+    res.status(202).location(`/v1/recalculations/${id}`).json({ id, mode, status: 'RUNNING' });
+  });
+
+  r.get('/v1/recalculations/:id', requireRole(ds, 'viewer'), async (req, res) => {
+    const id = RecalculationId.parse(req.params.id);
+    res.json(await getRecalculation(ctx.recalculations, id, PageQuery.parse(req.query)));
+  });
+
+  r.post('/v1/recalculations/:id/approval', requireRole(ds, 'admin'), async (req, res) => {
+    const id = RecalculationId.parse(req.params.id);
+    const { approve } = RecalculationApprovalBody.parse(req.body);
+    await decideRecalculation(ctx.recalculations, id, approve, actorOf(req)!);
+    res.json(await getRecalculation(ctx.recalculations, id, { limit: 100 }));
+  });
+
+  return r;
+}

@@ -1,0 +1,191 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting abono reads, in one typed place. Read from the environment and
+ * validated at start: a bad value stops the process with one line naming it.
+ */
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: z.string().optional(),
+  DATA_DIR: z.string().default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-CA', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as America/Mexico_City'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('abono-payments'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_URL: z.string().optional(),
+  PAYMENT_WAIT_MS: z.coerce.number().int().min(0).max(60000).default(5000),
+  ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  RECALC_SCHEDULE_CRON: z.string().default('0 2 * * *'),
+  RECALC_SCHEDULE_TIME_ZONE: z.string().optional(),
+  RECALC_SCHEDULE_ENABLED: bool.default(true),
+  RECALC_SCHEDULE_ID: z.string().min(1).default('abono-nightly-recalculation'),
+  RECALC_SCHEDULE_MODE: z.enum(['DRY_RUN', 'CORRECT', 'REVIEW']).default('CORRECT'),
+  RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
+  RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
+  ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  // Security (README: Security): request limits, CORS, key cache, database statement timeout.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be a comma-separated list of origins such as https://app.example.com')
+    .optional(),
+  TRUST_PROXY: z.string().optional(),
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  RUN_WORKER: bool.default(true),
+  RUN_API: bool.default(true),
+  // Observability (README: Operations): the SDK core's Prometheus port (0 = a free one, off = none); the worker process's /metrics port.
+  TEMPORAL_SDK_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { error: 'must be a port (0 = a free one) or off' }).default(0),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number; publicUrl?: string };
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  timeZone: string;
+  database: { url?: string; poolSize: number; embeddedPort: number };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    cliPath?: string;
+    devPort: number;
+    uiPort: number;
+    uiUrl?: string;
+  };
+  payments: { waitMs: number };
+  recalculation: {
+    scheduleCron: string;
+    scheduleTimeZone: string;
+    scheduleEnabled: boolean;
+    scheduleId: string;
+    scheduleMode: 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+    chunkSize: number;
+    parallelism: number;
+  };
+  alertWebhookUrl?: string;
+  security: {
+    /** Requests per window, per API key and per client address; 0 turns the limit off. */
+    rateLimitPerWindow: number;
+    rateLimitWindowMs: number;
+    /** Origins allowed by CORS; none (the default) sends no CORS headers at all. */
+    corsOrigins: string[];
+    /** Express's `trust proxy`: how the client address is read behind a load balancer. */
+    trustProxy: boolean | number | string;
+    /** How long an API key lookup is reused in this process (revocation takes effect within it). */
+    apiKeyCacheMs: number;
+    /** PostgreSQL statement_timeout for every connection; 0 = none. */
+    statementTimeoutMs: number;
+  };
+  adminApiKey?: string;
+  runWorker: boolean;
+  runApi: boolean;
+  observability: { sdkMetricsPort: number | 'off'; metricsPort?: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError with one line per bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    timeZone: e.TIME_ZONE,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL,
+    },
+    payments: { waitMs: e.PAYMENT_WAIT_MS },
+    recalculation: {
+      scheduleCron: e.RECALC_SCHEDULE_CRON,
+      scheduleTimeZone: e.RECALC_SCHEDULE_TIME_ZONE ?? e.TIME_ZONE,
+      scheduleEnabled: e.RECALC_SCHEDULE_ENABLED,
+      scheduleId: e.RECALC_SCHEDULE_ID,
+      scheduleMode: e.RECALC_SCHEDULE_MODE,
+      chunkSize: e.RECALC_CHUNK_SIZE,
+      parallelism: e.RECALC_PARALLELISM,
+    },
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    security: {
+      rateLimitPerWindow: e.RATE_LIMIT_PER_MINUTE,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      corsOrigins: e.CORS_ORIGINS ?? [],
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      apiKeyCacheMs: e.API_KEY_CACHE_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    adminApiKey: e.ADMIN_API_KEY,
+    runWorker: e.RUN_WORKER,
+    runApi: e.RUN_API,
+    observability: { sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT, metricsPort: e.METRICS_PORT },
+  };
+}
+
+/** TRUST_PROXY: unset/false = the socket's address; true; a hop count; or addresses/subnets (Express syntax). */
+function parseTrustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}

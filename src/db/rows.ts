@@ -1,0 +1,94 @@
+import {
+  CreditState,
+  CreditStatus,
+  CreditTerms,
+  Decimal,
+  Schedule,
+  ScheduleType,
+  formatMoney,
+} from '../domain';
+
+/** A credits row as pg returns it: NUMERIC and DATE as strings. */
+export interface CreditRow {
+  id: string;
+  client_id: string;
+  principal: string;
+  interest_rate: string;
+  installments: number;
+  period_days: number;
+  start_date: string;
+  schedule_type: ScheduleType;
+  status: CreditStatus;
+  total_interest: string;
+  total_amount: string;
+  installment_amount: string;
+  balance: string;
+  total_paid: string;
+  paid_installments: number;
+  payment_count: number;
+  last_payment_date: string | null;
+  last_ledger_seq: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface InstallmentRow {
+  credit_id: string;
+  number: number;
+  due_date: string;
+  amount: string;
+  principal: string;
+  interest: string;
+  cumulative_due: string;
+}
+
+export function termsOf(row: CreditRow): CreditTerms {
+  return {
+    principal: new Decimal(row.principal),
+    interestRate: new Decimal(row.interest_rate),
+    installments: row.installments,
+    periodDays: row.period_days,
+    startDate: row.start_date,
+    scheduleType: row.schedule_type,
+  };
+}
+
+export function stateOf(row: CreditRow): CreditState {
+  return {
+    totalPaid: new Decimal(row.total_paid),
+    balance: new Decimal(row.balance),
+    paidInstallments: row.paid_installments,
+    paymentCount: row.payment_count,
+    lastPaymentDate: row.last_payment_date,
+    status: row.status,
+  };
+}
+
+export function scheduleOf(row: CreditRow, installments: InstallmentRow[]): Schedule {
+  return {
+    totalInterest: new Decimal(row.total_interest),
+    totalAmount: new Decimal(row.total_amount),
+    installmentAmount: new Decimal(row.installment_amount),
+    installments: installments
+      .slice()
+      .sort((a, b) => a.number - b.number)
+      .map((i) => ({
+        number: i.number,
+        dueDate: i.due_date,
+        amount: new Decimal(i.amount),
+        principal: new Decimal(i.principal),
+        interest: new Decimal(i.interest),
+        cumulativeDue: new Decimal(i.cumulative_due),
+      })),
+  };
+}
+
+/** Column values for a credit state, in the order the UPDATE below uses them. */
+export function stateParams(s: CreditState): unknown[] {
+  return [formatMoney(s.totalPaid), formatMoney(s.balance), s.paidInstallments, s.paymentCount, s.lastPaymentDate, s.status];
+}
+
+export const UPDATE_CREDIT_STATE = `
+  UPDATE credits SET total_paid = $2, balance = $3, paid_installments = $4, payment_count = $5,
+         last_payment_date = $6, status = $7, last_ledger_seq = $8, updated_at = now()
+   WHERE id = $1`;

@@ -1,0 +1,27 @@
+import type { EntityManager } from 'typeorm';
+
+/** One SQL statement with its parameters ($1, $2, …). */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Runs INSERT/UPDATE statements as one statement of data-modifying CTEs: one round trip to the
+ * database and atomic even outside a transaction. Each statement keeps its own $n numbering.
+ * PostgreSQL runs every CTE to completion; no two may change the same row.
+ */
+export async function runAsOne(m: Pick<EntityManager, 'query'>, statements: Statement[]): Promise<void> {
+  if (statements.length === 1) {
+    await m.query(statements[0].sql, statements[0].params);
+    return;
+  }
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  statements.forEach((st, i) => {
+    const offset = params.length;
+    parts.push(`s${i} AS (${st.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`);
+    params.push(...st.params);
+  });
+  await m.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
+}

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './money';
+export * from './dates';
+export * from './schedule';
+export * from './waterfall';
+export * from './as-of';

@@ -1,0 +1,236 @@
+/**
+ * Applying payments to a schedule (DESIGN.md §3 "Applying a payment (the waterfall)").
+ *
+ * Payments fill instalments in order. With D_k the cumulative amount due through instalment k and
+ * c the cumulative amount paid on instalment i, the principal covered inside instalment i is
+ * P_i(c) = round(c × principal_i / amount_i), with P_i(amount_i) = principal_i. A payment's
+ * principal portion on i is P_i(after) − P_i(before) and its interest portion the rest, so over a
+ * paid-off credit Σ principal portions = principal and Σ interest portions = totalInterest exactly.
+ *
+ * The state is a pure function of the schedule and the ordered ledger: `recompute` folds
+ * `applyPayment` over it, and reversing a payment is recomputing without it.
+ */
+import { DomainError } from './errors';
+import { Decimal, formatMoney, isCents, roundMoney } from './money';
+import { daysBetween, maxDate, parseDate } from './dates';
+import { Schedule, ScheduledInstallment, paidInstallmentsFor } from './schedule';
+
+export type CreditStatus = 'ACTIVE' | 'PAID_OFF';
+
+export interface CreditState {
+  totalPaid: Decimal;
+  balance: Decimal;
+  paidInstallments: number;
+  paymentCount: number;
+  lastPaymentDate: string | null;
+  status: CreditStatus;
+}
+
+export interface AllocationLine {
+  installmentNumber: number;
+  amount: Decimal;
+  principal: Decimal;
+  interest: Decimal;
+  /** What is still due on that instalment after this payment. */
+  remainingForInstallment: Decimal;
+}
+
+export interface PaymentAllocation {
+  amount: Decimal;
+  principal: Decimal;
+  interest: Decimal;
+  /** First instalment the payment touches. */
+  installmentNumber: number;
+  /** What is still due on the last instalment the payment touches, after it (= D_k − totalPaidAfter). */
+  remainingForInstallment: Decimal;
+  balanceAfter: Decimal;
+  totalPaidAfter: Decimal;
+  lines: AllocationLine[];
+}
+
+export interface LedgerPayment {
+  id: string;
+  amount: Decimal;
+  paymentDate: string;
+}
+
+const ZERO = new Decimal(0);
+
+export function initialState(schedule: Schedule): CreditState {
+  return {
+    totalPaid: ZERO,
+    balance: schedule.totalAmount,
+    paidInstallments: 0,
+    paymentCount: 0,
+    lastPaymentDate: null,
+    status: 'ACTIVE',
+  };
+}
+
+/** P_i(c): principal covered inside instalment `inst` once `c` of it has been paid. */
+export function principalCovered(inst: ScheduledInstallment, c: Decimal): Decimal {
+  if (c.lte(0)) return ZERO;
+  if (c.gte(inst.amount)) return inst.principal;
+  return roundMoney(c.times(inst.principal).div(inst.amount));
+}
+
+function clamp(x: Decimal, lo: Decimal, hi: Decimal): Decimal {
+  if (x.lt(lo)) return lo;
+  if (x.gt(hi)) return hi;
+  return x;
+}
+
+/**
+ * Checks a payment against the credit without applying it: amount > 0 with at most 2 decimals
+ * (AMOUNT_INVALID), credit ACTIVE (CREDIT_NOT_ACTIVE), paymentDate a real date not before the
+ * start date (PAYMENT_DATE_INVALID), amount ≤ balance (AMOUNT_EXCEEDS_BALANCE, meta.balance).
+ * Whether the date is in the future depends on "today", which the caller checks
+ * (see `validatePaymentDate`).
+ */
+export function checkPayment(
+  schedule: Schedule,
+  state: CreditState,
+  payment: { amount: Decimal; paymentDate: string },
+): void {
+  const amount = payment.amount;
+  if (!Decimal.isDecimal(amount) || !amount.isFinite() || !amount.gt(0) || !isCents(amount)) {
+    throw new DomainError('AMOUNT_INVALID', 'amount must be greater than 0 with at most 2 decimals', 'amount');
+  }
+  if (state.status !== 'ACTIVE') {
+    throw new DomainError('CREDIT_NOT_ACTIVE', `the credit is ${state.status}; it takes no more payments`);
+  }
+  parseDate(payment.paymentDate, 'paymentDate', 'PAYMENT_DATE_INVALID');
+  const startDate = schedule.installments[0].dueDate;
+  if (payment.paymentDate < startDate) {
+    throw new DomainError(
+      'PAYMENT_DATE_INVALID',
+      `paymentDate ${payment.paymentDate} is before the credit's start date ${startDate}`,
+      'paymentDate',
+    );
+  }
+  const balance = schedule.totalAmount.minus(state.totalPaid);
+  if (amount.gt(balance)) {
+    throw new DomainError(
+      'AMOUNT_EXCEEDS_BALANCE',
+      `amount ${formatMoney(amount)} exceeds the balance ${formatMoney(balance)}`,
+      'amount',
+      { balance: formatMoney(balance) },
+    );
+  }
+}
+
+/**
+ * A payment date must be a real date, not before the credit's start date and not after `today`
+ * (the lender's calendar day, see `todayIn`). Throws PAYMENT_DATE_INVALID (field 'paymentDate').
+ */
+export function validatePaymentDate(input: unknown, startDate: string, today: string): string {
+  const d = parseDate(input, 'paymentDate', 'PAYMENT_DATE_INVALID');
+  if (daysBetween(startDate, d) < 0) {
+    throw new DomainError('PAYMENT_DATE_INVALID', `paymentDate ${d} is before the credit's start date ${startDate}`, 'paymentDate');
+  }
+  if (daysBetween(today, d) > 0) {
+    throw new DomainError('PAYMENT_DATE_INVALID', `paymentDate ${d} is in the future (today is ${today})`, 'paymentDate');
+  }
+  return d;
+}
+
+/** Applies one payment (see the module comment). Pure: returns the new state and the allocation. */
+export function applyPayment(
+  schedule: Schedule,
+  state: CreditState,
+  payment: { amount: Decimal; paymentDate: string },
+): { state: CreditState; allocation: PaymentAllocation } {
+  checkPayment(schedule, state, payment);
+  const amount = new Decimal(payment.amount);
+  const before = state.totalPaid;
+  const after = before.plus(amount);
+  const list = schedule.installments;
+
+  const lines: AllocationLine[] = [];
+  // Instalments 1..k with D_k ≤ totalPaid are fully paid: start right after them.
+  for (let idx = paidInstallmentsFor(schedule, before); idx < list.length; idx++) {
+    const inst = list[idx];
+    const start = inst.cumulativeDue.minus(inst.amount); // D_(i−1)
+    if (start.gte(after)) break;
+    const paidBefore = clamp(before.minus(start), ZERO, inst.amount);
+    const paidAfter = clamp(after.minus(start), ZERO, inst.amount);
+    if (!paidAfter.gt(paidBefore)) continue;
+    const lineAmount = paidAfter.minus(paidBefore);
+    const principal = principalCovered(inst, paidAfter).minus(principalCovered(inst, paidBefore));
+    lines.push({
+      installmentNumber: inst.number,
+      amount: lineAmount,
+      principal,
+      interest: lineAmount.minus(principal),
+      remainingForInstallment: inst.amount.minus(paidAfter),
+    });
+  }
+
+  let principal = ZERO;
+  let interest = ZERO;
+  for (const l of lines) {
+    principal = principal.plus(l.principal);
+    interest = interest.plus(l.interest);
+  }
+  const balanceAfter = schedule.totalAmount.minus(after);
+  const newState: CreditState = {
+    totalPaid: after,
+    balance: balanceAfter,
+    paidInstallments: paidInstallmentsFor(schedule, after),
+    paymentCount: state.paymentCount + 1,
+    lastPaymentDate: state.lastPaymentDate === null ? payment.paymentDate : maxDate(state.lastPaymentDate, payment.paymentDate),
+    status: balanceAfter.isZero() ? 'PAID_OFF' : 'ACTIVE',
+  };
+  return {
+    state: newState,
+    allocation: {
+      amount,
+      principal,
+      interest,
+      installmentNumber: lines[0].installmentNumber,
+      remainingForInstallment: lines[lines.length - 1].remainingForInstallment,
+      balanceAfter,
+      totalPaidAfter: after,
+      lines,
+    },
+  };
+}
+
+/**
+ * Recomputes the state from the ledger (payments in application order). Reversing a payment =
+ * recomputing without it; the later payments get re-allocated.
+ */
+export function recompute(
+  schedule: Schedule,
+  ledger: LedgerPayment[],
+): { state: CreditState; allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> } {
+  let state = initialState(schedule);
+  const allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> = [];
+  for (const p of ledger) {
+    const r = applyPayment(schedule, state, { amount: p.amount, paymentDate: p.paymentDate });
+    state = r.state;
+    allocations.push({ paymentId: p.id, allocation: r.allocation });
+  }
+  return { state, allocations };
+}
+
+export interface StateDrift {
+  field: string;
+  persisted: string;
+  recomputed: string;
+}
+
+/** Differences between persisted and recomputed state (money compared by value); [] = consistent. */
+export function diffState(persisted: CreditState, recomputed: CreditState): StateDrift[] {
+  const out: StateDrift[] = [];
+  const cmp = (field: string, a: string, b: string): void => {
+    if (a !== b) out.push({ field, persisted: a, recomputed: b });
+  };
+  cmp('totalPaid', formatMoney(persisted.totalPaid), formatMoney(recomputed.totalPaid));
+  cmp('balance', formatMoney(persisted.balance), formatMoney(recomputed.balance));
+  cmp('paidInstallments', String(persisted.paidInstallments), String(recomputed.paidInstallments));
+  cmp('paymentCount', String(persisted.paymentCount), String(recomputed.paymentCount));
+  cmp('lastPaymentDate', String(persisted.lastPaymentDate), String(recomputed.lastPaymentDate));
+  cmp('status', persisted.status, recomputed.status);
+  return out;
+}

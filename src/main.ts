@@ -1,0 +1,82 @@
+// `npm start`: PostgreSQL (DATABASE_URL or embedded), Temporal (TEMPORAL_ADDRESS or the CLI's
+// dev server with its UI and a SQLite file), migrations, the worker and the API.
+import path from 'node:path';
+import { startAbono } from './abono';
+import { ConfigError, loadConfig } from './config';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { createLogger } from './logger';
+import { startDevServer } from './temporal/dev-server';
+import { installRuntime } from './worker/worker';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`abono: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  // Before anything touches the Temporal SDK's native runtime (the dev server does).
+  await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
+  const say = (msg: string) => log.info(msg);
+  const stops: Array<() => Promise<unknown>> = [];
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const stop of stops.reverse()) {
+      await stop().catch((err) => log.error({ err }, 'error while stopping'));
+    }
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  let databaseUrl = config.database.url;
+  if (!databaseUrl) {
+    const pg = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, say);
+    stops.push(pg.stop);
+    databaseUrl = pg.url;
+  }
+
+  let temporalAddress = config.temporal.address;
+  let temporalUiUrl = config.temporal.uiUrl;
+  if (!temporalAddress) {
+    const dev = await startDevServer({
+      cliPath: config.temporal.cliPath,
+      dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+      port: config.temporal.devPort,
+      ui: true,
+      uiPort: config.temporal.uiPort,
+      log: say,
+    });
+    stops.push(dev.stop);
+    temporalAddress = dev.address;
+    temporalUiUrl ??= dev.uiUrl;
+  }
+
+  const abono = await startAbono({ config, log, databaseUrl, temporalAddress, temporalUiUrl });
+  stops.push(abono.stop);
+  if (stopping) return;
+
+  const lines = [
+    `abono is running`,
+    abono.apiUrl && `  API:          ${abono.apiUrl}/v1`,
+    abono.apiUrl && `  OpenAPI docs: ${abono.apiUrl}/docs`,
+    temporalUiUrl && `  Temporal UI:  ${temporalUiUrl}`,
+    abono.bootstrapAdminKey && `  Admin API key (shown once, store it now): ${abono.bootstrapAdminKey}`,
+  ].filter(Boolean);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((err) => {
+  console.error(`abono: failed to start: ${err?.message ?? err}`);
+  process.exit(1);
+});

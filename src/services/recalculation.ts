@@ -1,0 +1,139 @@
+import { DataSource } from 'typeorm';
+import { CreditState, formatMoney, StateDrift } from '../domain';
+import { CreditRow } from '../db/rows';
+import { appendAudit } from './audit';
+import { checkCredit, driftOfBatch, loadCreditBatch, lockCredit, rebuildFromLedger } from './ledger';
+
+export type RecalculationMode = 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+
+export interface ChunkCounts {
+  scanned: number;
+  inconsistent: number;
+  corrected: number;
+  errors: number;
+}
+
+export const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+
+const stateJson = (s: CreditState) => ({
+  totalPaid: formatMoney(s.totalPaid),
+  balance: formatMoney(s.balance),
+  paidInstallments: s.paidInstallments,
+  paymentCount: s.paymentCount,
+  lastPaymentDate: s.lastPaymentDate,
+  status: s.status,
+});
+
+/**
+ * Upper bounds of the next `count` chunks of `chunkSize` credits after `after`, in id order.
+ * Chunk i covers (bounds[i-1], bounds[i]].
+ */
+export async function planChunks(ds: DataSource, after: string, chunkSize: number, count: number, creditIds?: string[]): Promise<string[]> {
+  const rows: Array<{ id: string }> = creditIds
+    ? await ds.query(`SELECT id FROM credits WHERE id > $1 AND id = ANY($3::uuid[]) ORDER BY id LIMIT $2`, [after, chunkSize * count, creditIds])
+    : await ds.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id LIMIT $2`, [after, chunkSize * count]);
+  const bounds: string[] = [];
+  for (let i = chunkSize - 1; i < rows.length; i += chunkSize) bounds.push(rows[i].id);
+  if (rows.length && bounds[bounds.length - 1] !== rows[rows.length - 1].id) bounds.push(rows[rows.length - 1].id);
+  return bounds;
+}
+
+/**
+ * Corrects one credit from its ledger under its row lock. The drift is checked again under
+ * the lock: a credit that a payment changed correctly since the scan is left alone.
+ */
+export async function correctCredit(ds: DataSource, creditId: string, ctx: { runId: string; actor: string | null; approvedBy?: string | null }): Promise<{ corrected: boolean; drift: StateDrift[]; before?: CreditState; after?: CreditState }> {
+  return ds.transaction(async (m) => {
+    // Short lock wait: a payment holding this credit wins; the batch retries the chunk later.
+    await m.query(`SET LOCAL lock_timeout = '2s'`);
+    const credit = await lockCredit(m, creditId);
+    if (!credit) return { corrected: false, drift: [] };
+    const drift = await checkCredit(m, credit);
+    if (drift.length === 0) return { corrected: false, drift };
+    const { before, after } = await rebuildFromLedger(m, credit);
+    await appendAudit(m, {
+      action: 'credit.recalculated',
+      creditId,
+      actor: ctx.actor,
+      dedupeKey: `recalculation:${ctx.runId}:${creditId}`,
+      details: { runId: ctx.runId, approvedBy: ctx.approvedBy ?? null, drift, before: stateJson(before), after: stateJson(after) },
+    });
+    await m.query(
+      `UPDATE recalculation_findings SET status = 'CORRECTED', before_state = $3, after_state = $4, corrected_at = now() WHERE run_id = $1 AND credit_id = $2`,
+      [ctx.runId, creditId, JSON.stringify(stateJson(before)), JSON.stringify(stateJson(after))],
+    );
+    return { corrected: true, drift, before, after };
+  });
+}
+
+/**
+ * One chunk of a batch: reads the chunk's credits and ledgers in one snapshot, recomputes
+ * them with the domain module, records the drifted ones, and (CORRECT mode) corrects each
+ * under its own short lock. Counted once: a chunk already finished returns its stored counts.
+ */
+export async function recalculateChunk(
+  ds: DataSource,
+  args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; actor: string | null },
+  heartbeat: (scanned: number) => void = () => {},
+): Promise<ChunkCounts> {
+  const done: ChunkCounts[] = await ds.query(`SELECT scanned, inconsistent, corrected, errors FROM recalculation_chunks WHERE run_id = $1 AND lo = $2`, [args.runId, args.lo]);
+  if (done[0]) return done[0];
+
+  // One snapshot for the chunk's rows and ledgers; the recomputation runs after it is released.
+  const batch = await ds.transaction('REPEATABLE READ', async (m) => {
+    const credits: CreditRow[] = args.creditIds
+      ? await m.query(`SELECT * FROM credits WHERE id > $1 AND id <= $2 AND id = ANY($3::uuid[]) ORDER BY id`, [args.lo, args.hi, args.creditIds])
+      : await m.query(`SELECT * FROM credits WHERE id > $1 AND id <= $2 ORDER BY id`, [args.lo, args.hi]);
+    return loadCreditBatch(m, credits);
+  });
+  const drifted = { scanned: batch.credits.length, drift: driftOfBatch(batch) };
+  heartbeat(drifted.scanned);
+
+  const counts: ChunkCounts = { scanned: drifted.scanned, inconsistent: 0, corrected: 0, errors: 0 };
+  for (const [creditId, drift] of drifted.drift) {
+    await ds.query(
+      `INSERT INTO recalculation_findings (run_id, credit_id, drift, status) VALUES ($1,$2,$3,'FOUND') ON CONFLICT (run_id, credit_id) DO NOTHING`,
+      [args.runId, creditId, JSON.stringify(drift)],
+    );
+    counts.inconsistent += 1;
+    if (args.mode !== 'CORRECT') continue;
+    try {
+      const r = await correctCredit(ds, creditId, { runId: args.runId, actor: args.actor });
+      if (r.corrected) counts.corrected += 1;
+      else {
+        // A payment changed it correctly between the scan and the lock: not drift after all.
+        counts.inconsistent -= 1;
+        await ds.query(`UPDATE recalculation_findings SET status = 'ALREADY_CONSISTENT' WHERE run_id = $1 AND credit_id = $2`, [args.runId, creditId]);
+      }
+    } catch (err) {
+      counts.errors += 1;
+      await ds.query(`UPDATE recalculation_findings SET status = 'ERROR', error = $3 WHERE run_id = $1 AND credit_id = $2`, [args.runId, creditId, String((err as Error).message).slice(0, 500)]);
+    }
+  }
+  await ds.query(
+    `INSERT INTO recalculation_chunks (run_id, lo, hi, scanned, inconsistent, corrected, errors) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (run_id, lo) DO NOTHING`,
+    [args.runId, args.lo, args.hi, counts.scanned, counts.inconsistent, counts.corrected, counts.errors],
+  );
+  return counts;
+}
+
+/** Applies the approved corrections of a REVIEW batch, a page of findings at a time. */
+export async function applyApprovedCorrections(ds: DataSource, args: { runId: string; approvedBy: string; after: string; limit: number }) {
+  const findings: Array<{ credit_id: string }> = await ds.query(
+    `SELECT credit_id FROM recalculation_findings WHERE run_id = $1 AND status = 'FOUND' AND credit_id > $2 ORDER BY credit_id LIMIT $3`,
+    [args.runId, args.after, args.limit],
+  );
+  const out = { corrected: 0, errors: 0, last: args.after, done: findings.length < args.limit };
+  for (const f of findings) {
+    try {
+      const r = await correctCredit(ds, f.credit_id, { runId: args.runId, actor: args.approvedBy, approvedBy: args.approvedBy });
+      if (r.corrected) out.corrected += 1;
+      else await ds.query(`UPDATE recalculation_findings SET status = 'ALREADY_CONSISTENT' WHERE run_id = $1 AND credit_id = $2`, [args.runId, f.credit_id]);
+    } catch (err) {
+      out.errors += 1;
+      await ds.query(`UPDATE recalculation_findings SET status = 'ERROR', error = $3 WHERE run_id = $1 AND credit_id = $2`, [args.runId, f.credit_id, String((err as Error).message).slice(0, 500)]);
+    }
+    out.last = f.credit_id;
+  }
+  return out;
+}

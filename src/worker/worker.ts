@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from '../logger';
+import { ActivityDeps, createPaymentActivities } from '../activities/payment-activities';
+import { createRecalculationActivities } from '../activities/recalculation-activities';
+import { instrumentActivities } from '../observability/activities';
+import { freePort, setSdkMetricsUrl } from '../observability/metrics';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow code is bundled once per process and shared by every worker in it. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  });
+  return bundle;
+}
+
+let runtimeInstalled: Promise<void> | undefined;
+
+/**
+ * Routes the SDK's own logs (worker, activities, workflows) into abono's JSON logger, and has the SDK core export
+ * its metrics as Prometheus text on 127.0.0.1:<sdkMetricsPort> (0 or absent: a free port picked now; 'off': none),
+ * which GET /metrics appends. Once per process; every caller awaits the same installation.
+ */
+export function installRuntime(log: Logger, opts: { sdkMetricsPort?: number | 'off' } = {}): Promise<void> {
+  runtimeInstalled ??= installRuntimeOnce(log, opts);
+  return runtimeInstalled;
+}
+
+async function installRuntimeOnce(log: Logger, opts: { sdkMetricsPort?: number | 'off' }): Promise<void> {
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  const logger = new DefaultLogger('INFO', ({ level, message, meta }) => {
+    // The SDK's routine lifecycle chatter is debug for us.
+    const lvl = level === 'INFO' ? 'debug' : levels[level];
+    log[lvl]({ ...(meta ?? {}), component: 'temporal-sdk' }, message);
+  });
+  // The SDK core's own (Rust) log lines go through the same JSON logger instead of stderr.
+  const logging = { filter: { core: 'WARN' as const, other: 'ERROR' as const }, forward: {} };
+  if (opts.sdkMetricsPort !== 'off') {
+    const port = opts.sdkMetricsPort || (await freePort());
+    const bindAddress = `127.0.0.1:${port}`;
+    try {
+      Runtime.install({ logger, telemetryOptions: { logging, metrics: { prometheus: { bindAddress } } } });
+      setSdkMetricsUrl(`http://${bindAddress}/metrics`);
+      log.debug({ bindAddress }, 'Temporal SDK metrics exported');
+      return;
+    } catch (err) {
+      log.warn({ err, bindAddress }, 'Temporal SDK metrics could not be exported on that address; running without them');
+    }
+  }
+  Runtime.install({ logger, telemetryOptions: { logging } });
+}
+
+export interface WorkerOptions extends ActivityDeps {
+  log?: Logger;
+  alertWebhookUrl?: string;
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+}
+
+export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts) }, opts.log),
+    // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,0 +1,4 @@
+// Everything the worker's workflow bundle contains.
+export { paymentWorkflow, paymentOutcome, paymentStage } from './payment';
+export { reversalWorkflow } from './reversal';
+export { recalculationWorkflow, recalculationProgress, recalculationApproval } from './recalculation';

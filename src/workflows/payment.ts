@@ -1,0 +1,95 @@
+import {
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payment-activities';
+import { OperationStatus } from '../temporal/search-attributes';
+import type { PaymentOutcome, PaymentRequest } from './types';
+
+// The database steps are short, so they run as local activities: the whole payment
+// usually completes inside one workflow task, and the API gets its answer in one round trip.
+const steps = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+});
+
+// A compensation must finish: it retries until it does.
+const compensations = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Waits for and returns the payment's terminal outcome (the API's update-with-start). */
+export const paymentOutcome = defineUpdate<PaymentOutcome>('paymentOutcome');
+/** Where the payment is: validating, persisting, applying, auditing, compensating, or its outcome. */
+export const paymentStage = defineQuery<string>('paymentStage');
+
+/** validate → persist → apply → audit; a step that fails for good after persist is compensated. */
+export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutcome> {
+  let outcome: PaymentOutcome | undefined;
+  let stage = 'validating';
+  setHandler(paymentOutcome, async () => {
+    await condition(() => outcome !== undefined);
+    return outcome!;
+  });
+  setHandler(paymentStage, () => stage);
+
+  const info = workflowInfo();
+  const wf = { workflowId: info.workflowId, runId: info.runId };
+  const started = Date.now(); // workflow time: deterministic on replay
+  const timings: Record<string, number> = {};
+  const settle = async (o: PaymentOutcome) => {
+    outcome = o;
+    stage = o.status;
+    upsertSearchAttributes([{ key: OperationStatus, value: o.status }]);
+  };
+
+  try {
+    const verdict = await steps.validatePayment(req);
+    timings.validated = Date.now() - started;
+    if (!verdict.ok) {
+      await steps.recordRejection(req, verdict.refusal, wf);
+      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: verdict.refusal });
+      return outcome!;
+    }
+    stage = 'persisting';
+    await steps.persistPayment(req, wf);
+    stage = 'applying';
+    const applied = await steps.applyPayment(req, wf);
+    timings.applied = Date.now() - started;
+    if (!applied.ok) {
+      // The credit changed between validation and the locked apply (another payment): a refusal.
+      await steps.recordRejection(req, applied.refusal, wf);
+      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: applied.refusal });
+      return outcome!;
+    }
+    stage = 'auditing';
+    await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, timings, wf);
+    await settle({ status: 'APPLIED', paymentId: req.paymentId });
+    return outcome!;
+  } catch (err) {
+    // Retries exhausted, a non-retryable failure, a timeout or a cancellation: undo what
+    // was done (the compensation knows from the database whether the payment was applied).
+    stage = 'compensating';
+    const cause = isCancellation(err) ? 'cancelled by an operator' : describe(err);
+    await CancellationScope.nonCancellable(() => compensations.compensatePayment(req, cause, wf));
+    await settle({ status: 'FAILED', paymentId: req.paymentId, cause });
+    return outcome!;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}

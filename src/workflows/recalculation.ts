@@ -1,0 +1,142 @@
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
+import type { RecalculationActivities } from '../activities/recalculation-activities';
+import { OperationKind, OperationStatus } from '../temporal/search-attributes';
+import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
+
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+
+const db = proxyActivities<RecalculationActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const chunks = proxyActivities<RecalculationActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const alerts = proxyActivities<RecalculationActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+export const recalculationProgress = defineQuery<RecalculationProgress>('recalculationProgress');
+/** REVIEW mode: an admin approves or rejects the proposed corrections (maker-checker). */
+export const recalculationApproval = defineUpdate<{ status: string }, [ReviewDecision]>('recalculationApproval');
+
+/**
+ * Walks the credits in id order, a few chunks at a time; each chunk recomputes its credits
+ * from their ledgers and compares (and in CORRECT mode corrects). REVIEW mode stores the
+ * findings and waits, durably, for an admin's decision. Continues as new before the history
+ * grows large, carrying its totals and position.
+ */
+export async function recalculationWorkflow(input: RecalculationInput): Promise<RecalculationProgress> {
+  const runId = workflowInfo().workflowId;
+  const p: RecalculationProgress = input.carried ?? {
+    runId,
+    mode: input.mode,
+    status: 'RUNNING',
+    phase: 'SCANNING',
+    scanned: 0,
+    inconsistent: 0,
+    corrected: 0,
+    errors: 0,
+    position: FIRST_ID,
+    startedAtMs: Date.now(),
+    creditsPerSecond: 0,
+  };
+  let decision: ReviewDecision | undefined;
+  setHandler(recalculationProgress, () => p);
+  setHandler(
+    recalculationApproval,
+    async (d) => {
+      decision = d;
+      await condition(() => p.phase !== 'AWAITING_APPROVAL');
+      return { status: p.status };
+    },
+    {
+      validator: (_d: ReviewDecision) => {
+        if (p.phase !== 'AWAITING_APPROVAL' || decision) throw new Error(`this recalculation is not awaiting approval (it is ${p.status})`);
+      },
+    },
+  );
+  upsertSearchAttributes([
+    { key: OperationKind, value: 'recalculation' },
+    { key: OperationStatus, value: p.status },
+  ]);
+  const setStatus = (status: string) => {
+    p.status = status;
+    upsertSearchAttributes([{ key: OperationStatus, value: status }]);
+  };
+  const rollOver = async () => {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+      await continueAsNew<typeof recalculationWorkflow>({ ...input, carried: p });
+    }
+  };
+
+  if (!input.carried) await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy });
+
+  while (p.phase === 'SCANNING') {
+    const bounds = await db.planRecalculationChunks({ after: p.position, chunkSize: input.chunkSize, count: input.parallelism, creditIds: input.creditIds });
+    if (bounds.length === 0) break;
+    const results = await Promise.all(
+      bounds.map((hi, i) =>
+        chunks.recalculateChunk({ runId, lo: i === 0 ? p.position : bounds[i - 1], hi, mode: input.mode, creditIds: input.creditIds, actor: input.startedBy }),
+      ),
+    );
+    for (const r of results) {
+      p.scanned += r.scanned;
+      p.inconsistent += r.inconsistent;
+      p.corrected += r.corrected;
+      p.errors += r.errors;
+    }
+    p.position = bounds[bounds.length - 1];
+    const seconds = (Date.now() - p.startedAtMs) / 1000;
+    p.creditsPerSecond = seconds > 0 ? Math.round(p.scanned / seconds) : p.scanned;
+    await rollOver();
+  }
+
+  if (p.phase === 'SCANNING' && input.mode === 'REVIEW' && p.inconsistent > 0) {
+    p.phase = 'AWAITING_APPROVAL';
+    setStatus('AWAITING_APPROVAL');
+    await db.updateRecalculationStatus({ runId, status: 'AWAITING_APPROVAL', totals: p });
+    log.info('recalculation awaiting approval', { runId, inconsistent: p.inconsistent });
+    await condition(() => decision !== undefined);
+    await db.recordRecalculationDecision({ runId, approved: decision!.approve, decidedBy: decision!.decidedBy });
+    p.approvedBy = decision!.decidedBy;
+    p.phase = decision!.approve ? 'APPLYING' : 'DONE';
+    if (!decision!.approve) setStatus('REJECTED');
+    p.position = FIRST_ID;
+  }
+
+  while (p.phase === 'APPLYING') {
+    const r = await chunks.applyApprovedCorrections({ runId, approvedBy: p.approvedBy!, after: p.position, limit: input.chunkSize });
+    p.corrected += r.corrected;
+    p.errors += r.errors;
+    p.position = r.last;
+    if (r.done) p.phase = 'DONE';
+    else await rollOver();
+  }
+
+  p.phase = 'DONE';
+  if (p.status === 'RUNNING' || p.status === 'AWAITING_APPROVAL') setStatus('COMPLETED');
+  const summary = { runId, mode: input.mode, status: p.status, scanned: p.scanned, inconsistent: p.inconsistent, corrected: p.corrected, errors: p.errors, durationMs: Date.now() - p.startedAtMs };
+  await db.finishRecalculation(summary);
+  if (p.inconsistent > 0 || p.errors > 0) {
+    try {
+      p.alerted = await alerts.sendRecalculationAlert(summary);
+    } catch {
+      p.alerted = false; // the result is stored; a webhook that stays down does not fail the batch
+    }
+  }
+  return p;
+}

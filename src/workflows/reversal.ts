@@ -1,0 +1,22 @@
+import { proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payment-activities';
+import { OperationStatus } from '../temporal/search-attributes';
+import type { ReversalOutcome, ReversalRequest } from './types';
+
+const steps = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+/** validate → reverse (ledger, re-allocation, balance and audit in one transaction). */
+export async function reversalWorkflow(req: ReversalRequest): Promise<ReversalOutcome> {
+  const info = workflowInfo();
+  const wf = { workflowId: info.workflowId, runId: info.runId };
+  const verdict = await steps.validateReversal(req);
+  const done = verdict.ok ? await steps.reversePayment(req, wf) : verdict;
+  const outcome: ReversalOutcome = done.ok
+    ? { status: 'REVERSED', paymentId: req.paymentId }
+    : { status: 'REFUSED', paymentId: req.paymentId, refusal: done.refusal };
+  upsertSearchAttributes([{ key: OperationStatus, value: outcome.status }]);
+  return outcome;
+}

@@ -1,0 +1,72 @@
+// Types shared by the workflows, the activities and the API. Workflow-safe: no I/O imports.
+
+export interface PaymentRequest {
+  paymentId: string;
+  creditId: string;
+  /** Decimal string, e.g. "150.00". */
+  amount: string;
+  paymentDate: string;
+  reference: string | null;
+  idempotencyKey: string;
+  /** The API key's id and name; never the key itself. */
+  actor: string | null;
+}
+
+export interface Refusal {
+  code: string;
+  detail: string;
+  field?: string;
+  meta?: Record<string, string>;
+}
+
+export type PaymentOutcome =
+  | { status: 'APPLIED'; paymentId: string }
+  | { status: 'REJECTED'; paymentId: string; refusal: Refusal }
+  | { status: 'FAILED'; paymentId: string; cause: string };
+
+export interface ReversalRequest {
+  paymentId: string;
+  reason: string;
+  actor: string | null;
+}
+
+export type ReversalOutcome =
+  | { status: 'REVERSED'; paymentId: string }
+  | { status: 'REFUSED'; paymentId: string; refusal: Refusal };
+
+export const paymentWorkflowId = (paymentId: string) => `payment-${paymentId}`;
+export const reversalWorkflowId = (paymentId: string) => `reversal-${paymentId}`;
+
+export type RecalculationMode = 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+
+export interface RecalculationInput {
+  mode: RecalculationMode;
+  creditIds?: string[];
+  chunkSize: number;
+  parallelism: number;
+  startedBy: string | null;
+  /** Set by continue-as-new: where the batch was and what it counted. */
+  carried?: RecalculationProgress;
+}
+
+export interface RecalculationProgress {
+  runId: string;
+  mode: RecalculationMode;
+  status: string;
+  phase: 'SCANNING' | 'AWAITING_APPROVAL' | 'APPLYING' | 'DONE';
+  scanned: number;
+  inconsistent: number;
+  corrected: number;
+  errors: number;
+  /** The last credit id handled (keyset position). */
+  position: string;
+  startedAtMs: number;
+  creditsPerSecond: number;
+  approvedBy?: string;
+  alerted?: boolean;
+}
+
+export interface ReviewDecision {
+  approve: boolean;
+  decidedBy: string;
+}

@@ -1,0 +1,62 @@
+// Replay tests guard workflow determinism: histories recorded from real runs of every path
+// (applied, rejected, compensated, reversed) must replay with the current workflow code.
+// A change that would break running workflows fails here. To re-record after an intended,
+// versioned change: RECORD_HISTORIES=1 npx jest test/replay
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../src/worker/worker';
+import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
+
+const DIR = path.join(__dirname, 'histories');
+
+async function replay(name: string, json: unknown) {
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(json), name);
+}
+
+describe('recorded workflow histories replay with the current code', () => {
+  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+
+  it('has a recorded history for each path', () => {
+    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'reversal.json']);
+  });
+
+  it.each(files)('%s', async (file) => {
+    await expect(replay(file, JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')))).resolves.toBeUndefined();
+  });
+});
+
+describe('fresh histories of each path replay too', () => {
+  let app: TestApp;
+  let failing: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+    failing = await startTestApp({}, ['audit']);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await failing?.stop();
+  });
+
+  it('applied, rejected, compensated and reversed', async () => {
+    const credit = await createCredit(app);
+    const applied = await pay(app, credit.id, '100.00');
+    const rejected = await pay(app, credit.id, '5000.00');
+    const failedCredit = await createCredit(failing);
+    const compensated = await pay(failing, failedCredit.id, '100.00');
+    await call(app, 'POST', `/v1/payments/${applied.body.id}/reversal`, { key: app.keys.operator, body: { reason: 'replay test' } });
+    const runs: Array<[string, TestApp, string]> = [
+      ['payment-applied', app, `payment-${applied.body.id}`],
+      ['payment-rejected', app, `payment-${rejected.body.paymentId}`],
+      ['payment-compensated', failing, `payment-${compensated.body.paymentId}`],
+      ['reversal', app, `reversal-${applied.body.id}`],
+    ];
+    for (const [name, owner, workflowId] of runs) {
+      const history = await owner.abono.client.workflow.getHandle(workflowId).fetchHistory();
+      const json = JSON.parse(historyToJSON(history));
+      await replay(name, json);
+      if (process.env.RECORD_HISTORIES === '1') fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify(json, null, 1) + '\n');
+    }
+  });
+});
