@@ -114,6 +114,10 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
       },
     });
     server = http.createServer(app);
+    // Idle keep-alive connections stay open longer than a client or load balancer keeps them
+    // (Node's 5 s default races clients that reuse a socket just as the server closes it).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     answerClientErrors(server);
     await new Promise<void>((resolve) => server!.listen(config.http.port, config.http.host, resolve));
     const addr = server.address() as AddressInfo;

@@ -146,7 +146,8 @@ describe('the database refusing connections for several seconds', () => {
     const proxy = await startTcpProxy();
     const proxied = new URL(databaseUrl);
     proxied.port = String(proxy.port);
-    const api = await startTestApp({ DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: taskQueue, RUN_WORKER: 'false', PAYMENT_WAIT_MS: '300' });
+    // A wait budget long enough for a fresh worker's first payment (its workflow sandbox warms up).
+    const api = await startTestApp({ DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: taskQueue, RUN_WORKER: 'false', PAYMENT_WAIT_MS: '3000' });
     const worker = await startTestApp({ DATABASE_URL: proxied.toString(), TEMPORAL_TASK_QUEUE: taskQueue, RUN_API: 'false' });
     try {
       const credit = await createCredit(api);
