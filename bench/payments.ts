@@ -5,7 +5,7 @@
 // measured beside two references on the same machine in the same run: (a) the same payments
 // applied by the same database steps in plain transactions, no Temporal and no HTTP; (b) the
 // database's own limit for a single-row UPDATE transaction (pgbench, or a Node loop without it).
-import { spawnSync } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import { paymentIdForKey } from '../src/services/payments';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { createApiKey } from '../src/services/api-keys';
 import { startDevServer } from '../src/temporal/dev-server';
-import { freshBenchDatabase, percentile, spawnAbonoProcess, stopProcess, runBenchmark } from './stack';
+import { cpuMsPer, cpuSnapshot, freshBenchDatabase, percentile, pidsMatching, spawnAbonoProcess, stopProcess, runBenchmark } from './stack';
 
 interface Sample {
   ms: number;
@@ -149,7 +149,7 @@ async function main() {
     RECALC_SCHEDULE_ENABLED: 'false',
     DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
   };
-  const children = [];
+  const children: ChildProcess[] = [];
   if (values.processes === 'single') {
     children.push(await spawnAbonoProcess('src/main.ts', serverEnv, 'abono is running'));
   } else {
@@ -178,6 +178,17 @@ async function main() {
     // Warm-up: connections, caches, JIT.
     await pool(200, 16, post);
 
+    // CPU per payment by process: where the two cores go. PostgreSQL counts only this database's backends.
+    const dbName = new URL(databaseUrl).pathname.slice(1);
+    const temporalPort = temporalAddress.split(':').pop();
+    const cpuGroups = {
+      api: () => children.slice(-1).map((ch) => ch.pid!),
+      worker: () => (values.processes === 'single' ? [] : children.slice(0, -1).map((ch) => ch.pid!)),
+      temporal: () => pidsMatching((cmd) => cmd.includes('start-dev') && cmd.includes(`--port ${temporalPort} `)),
+      postgres: () => pidsMatching((cmd) => cmd.startsWith('postgres: ') && cmd.includes(` ${dbName} `)),
+      loadGenerator: () => [process.pid],
+    };
+    const cpu0 = cpuSnapshot(cpuGroups);
     const t0 = performance.now();
     let samples: Array<Sample & { key: string }>;
     if (openLoop) {
@@ -196,6 +207,7 @@ async function main() {
     const ids = samples.filter((s) => s.status === 201 || s.status === 202).map((s) => paymentIdForKey(s.key));
     await waitTerminal(ds, ids);
     const fullSeconds = (performance.now() - t0) / 1000;
+    const fullCpu = cpuMsPer(cpu0, cpuSnapshot(cpuGroups), m);
     const consistency = await findInconsistentCredits(ds, { creditIds: credits });
 
     // The server is stopped first: PostgreSQL allows 100 connections here.
@@ -204,6 +216,8 @@ async function main() {
     // (a) The same payments through the same database steps, in plain transactions.
     const plainCredits = await makeCredits(ds, k);
     const steps = createPaymentActivities({ ds, timeZone: 'UTC' });
+    const plainGroups = { postgres: cpuGroups.postgres, node: cpuGroups.loadGenerator };
+    const plainCpu0 = cpuSnapshot(plainGroups);
     const p0 = performance.now();
     await pool(m, c, async (i) => {
       const req = { paymentId: randomUUID(), creditId: creditFor(i, plainCredits), amount: amountFor(i), paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
@@ -215,6 +229,7 @@ async function main() {
       await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
     });
     const plainSeconds = (performance.now() - p0) / 1000;
+    const plainCpu = cpuMsPer(plainCpu0, cpuSnapshot(plainGroups), m);
 
     await ds.destroy();
     const db = await databaseLimit(databaseUrl, c, Math.max(k, 1000));
@@ -238,8 +253,9 @@ async function main() {
             errors: samples.filter((s) => ![201, 202].includes(s.status)).length,
             statuses,
           },
+          cpuMsPerPayment: fullCpu,
           consistency: { creditsChecked: consistency.scanned, inconsistent: consistency.inconsistent.length },
-          plainTransactions: { paymentsPerSecond: Math.round(plainRate) },
+          plainTransactions: { paymentsPerSecond: Math.round(plainRate), cpuMsPerPayment: plainCpu },
           databaseSingleRowUpdate: db,
           ratios: {
             fullToPlain: Math.round((fullRate / plainRate) * 100) / 100,

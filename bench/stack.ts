@@ -2,6 +2,7 @@
 // PostgreSQL unless DATABASE_URL is set), a Temporal dev server (unless TEMPORAL_ADDRESS is
 // set), and startAbono with the given settings. Everything is torn down by stop().
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { Abono, startAbono } from '../src/abono';
@@ -132,4 +133,51 @@ export function runBenchmark(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 when it is gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The pids whose command line matches `test`, from /proc. */
+export function pidsMatching(test: (cmdline: string) => boolean): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (test(fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' '))) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the CPU goes: a snapshot of CPU seconds per named group of processes; `since` gives
+ * each group's CPU milliseconds used since an earlier snapshot, per unit of work.
+ */
+export function cpuSnapshot(groups: Record<string, () => number[]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0)]));
+}
+
+export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const name of Object.keys(after)) {
+    const ms = ((after[name] - (before[name] ?? 0)) * 1000) / units;
+    out[name] = Math.round(ms * 10) / 10;
+    total += ms;
+  }
+  out.total = Math.round(total * 10) / 10;
+  return out;
 }

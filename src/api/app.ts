@@ -45,7 +45,15 @@ export function createApp(ctx: ApiContext) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(pinoHttp({ logger: ctx.log, customProps: logIdsOf, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  app.use(
+    pinoHttp({
+      logger: ctx.log,
+      customProps: logIdsOf,
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      // The answer's status is what an operator needs; its headers are the same security headers on every line.
+      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+    }),
+  );
   app.use(httpMetrics());
   applySecurity(app, ctx.security);
   if (ctx.security?.apiKeyCacheMs !== undefined) configureApiKeyCache(ctx.ds, { ttlMs: ctx.security.apiKeyCacheMs });
