@@ -31,7 +31,10 @@ export function installRuntime(log: Logger, opts: { sdkMetricsPort?: number | 'o
 
 async function installRuntimeOnce(log: Logger, opts: { sdkMetricsPort?: number | 'off' }): Promise<void> {
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-  const logger = new DefaultLogger('INFO', ({ level, message, meta }) => {
+  // The SDK's INFO lines become debug lines here: unless abono logs at debug, ask the SDK for
+  // warnings and up only, so it does not build lines that would be dropped (several per payment).
+  const sdkLevel: LogLevel = log.isLevelEnabled('debug') ? 'INFO' : 'WARN';
+  const logger = new DefaultLogger(sdkLevel, ({ level, message, meta }) => {
     // The SDK's routine lifecycle chatter is debug for us.
     const lvl = level === 'INFO' ? 'debug' : levels[level];
     log[lvl]({ ...(meta ?? {}), component: 'temporal-sdk' }, message);
