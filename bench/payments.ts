@@ -132,8 +132,12 @@ async function main() {
   const operatorKey = (await createApiKey(ds, 'bench-operator', 'operator')).key;
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   let stopTemporal: (() => Promise<void>) | undefined;
+  let temporalDb: string | undefined;
   if (!temporalAddress) {
-    const dev = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH || undefined, namespace: 'default', log: (msg) => process.stderr.write(`${msg}\n`) });
+    // A SQLite file in WAL mode, as `npm start` runs it: measured 21 payments/s against 15 with the
+    // in-memory database, whose shared cache serialises the server's writes.
+    temporalDb = path.join(os.tmpdir(), `abono-bench-temporal-${process.pid}.sqlite`);
+    const dev = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH || undefined, namespace: 'default', dbFilename: temporalDb, log: (msg) => process.stderr.write(`${msg}\n`) });
     temporalAddress = dev.address;
     stopTemporal = dev.stop;
   }
@@ -270,6 +274,7 @@ async function main() {
     await Promise.all(children.map(stopProcess));
     if (ds.isInitialized) await ds.destroy();
     await stopTemporal?.();
+    for (const suffix of ['', '-wal', '-shm']) if (temporalDb) fs.rmSync(temporalDb + suffix, { force: true });
   }
 }
 
