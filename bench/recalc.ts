@@ -1,11 +1,26 @@
 // npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse]
 // Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a full DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { recalculationWorkflow } from '../src/workflows';
 import { seedPortfolio } from '../scripts/seed';
 import { startBenchStack, runBenchmark } from './stack';
+import { chunkTimings } from '../src/services/recalculation';
+
+/** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks), or undefined. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
 
 async function main() {
   const { values } = parseArgs({
@@ -50,6 +65,8 @@ async function main() {
     const rss0 = process.memoryUsage().rss;
     let peakRss = rss0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+    const cpu0 = process.cpuUsage();
+    const machine0 = machineCpu();
     const t0 = performance.now();
     const result = await stack.abono.client.workflow.execute(recalculationWorkflow, {
       workflowId: `recalculation-bench-${Date.now()}`,
@@ -57,6 +74,8 @@ async function main() {
       args: [{ mode: 'DRY_RUN', chunkSize: Number(values['chunk-size']), parallelism: Number(values.parallelism), startedBy: 'bench' }],
     });
     const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const machine1 = machineCpu();
     clearInterval(sampler);
 
     console.log(
@@ -76,6 +95,20 @@ async function main() {
           workerPeakRssMB: Math.round(peakRss / 1048576),
           sqlAggregateSeconds: Math.round(aggregateMs / 100) / 10,
           ratioToAggregate: Math.round((wallMs / aggregateMs) * 10) / 10,
+          checkThreads: stack.config.recalculation.threads,
+          // CPU seconds used during the run: this process (worker, check threads, API), and the whole machine
+          // (adds PostgreSQL, the Temporal dev server and anything else running) out of cores × wall.
+          cpuSeconds: {
+            workerProcess: Math.round((cpu.user + cpu.system) / 1e5) / 10,
+            machineBusy: machine0 && machine1 ? Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * availableParallelism() * (wallMs / 1000) * 10) / 10 : null,
+            machineAvailable: Math.round(availableParallelism() * (wallMs / 1000) * 10) / 10,
+          },
+          // Summed over the chunks (they overlap): reading and checking a chunk on a thread (including the
+          // wait for a free one), recording its result.
+          chunkPhasesSeconds: {
+            readAndCheck: Math.round(chunkTimings.checkMs / 100) / 10,
+            record: Math.round(chunkTimings.recordMs / 100) / 10,
+          },
           note: 'worker and API in this process; the aggregate is SELECT credit_id, sum(amount) FROM payments GROUP BY credit_id over the same rows',
         },
         null,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { Abono, startAbono } from '../src/abono';
-import { loadConfig } from '../src/config';
+import { Config, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { createApiKey } from '../src/services/api-keys';
 import { startDevServer } from '../src/temporal/dev-server';
@@ -36,6 +36,7 @@ export interface BenchStack {
   keys: { admin: string; operator: string };
   databaseUrl: string;
   temporalAddress: string;
+  config: Config;
   stop(): Promise<void>;
 }
 
@@ -64,6 +65,7 @@ export async function startBenchStack(dbName: string, env: Record<string, string
     keys,
     databaseUrl,
     temporalAddress,
+    config,
     async stop() {
       if (stopped) return;
       stopped = true;

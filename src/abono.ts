@@ -82,6 +82,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
       faults: opts.faults,
       log,
       alertWebhookUrl: config.alertWebhookUrl,
+      recalculationThreads: config.recalculation.threads,
     });
     workerRun = worker.run().catch((err) => log.error({ err }, 'worker stopped with an error'));
   }

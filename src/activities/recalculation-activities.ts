@@ -8,6 +8,8 @@ export interface RecalculationDeps {
   ds: DataSource;
   log?: Logger;
   alertWebhookUrl?: string;
+  /** Threads that check chunks in this process (RECALC_THREADS; 0: on the activity's own thread). */
+  recalculationThreads?: number;
 }
 
 export interface RecalculationSummary extends ChunkCounts {
@@ -37,7 +39,7 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat({ lo: args.lo }), 2000);
       try {
-        return await recalculateChunk(ds, args, (scanned) => ctx.heartbeat({ lo: args.lo, scanned }));
+        return await recalculateChunk(ds, args, (scanned) => ctx.heartbeat({ lo: args.lo, scanned }), deps.recalculationThreads ?? 0);
       } finally {
         clearInterval(beat);
       }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -59,6 +60,8 @@ const schema = z.object({
   RECALC_SCHEDULE_MODE: z.enum(['DRY_RUN', 'CORRECT', 'REVIEW']).default('CORRECT'),
   RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
   RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
+  // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.
+  RECALC_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
@@ -105,6 +108,7 @@ export interface Config {
     scheduleMode: 'DRY_RUN' | 'CORRECT' | 'REVIEW';
     chunkSize: number;
     parallelism: number;
+    threads: number;
   };
   alertWebhookUrl?: string;
   security: {
@@ -165,6 +169,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       scheduleMode: e.RECALC_SCHEDULE_MODE,
       chunkSize: e.RECALC_CHUNK_SIZE,
       parallelism: e.RECALC_PARALLELISM,
+      threads: e.RECALC_THREADS ?? availableParallelism(),
     },
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     security: {

@@ -27,9 +27,14 @@ export type Money = Decimal;
 
 const ZERO = new Decimal(0);
 
+/** A value of this module's Decimal: itself when it already is one (Decimals are immutable), else a copy. */
+function own(x: DecimalJs.Value): Decimal {
+  return x instanceof Object && (x as Decimal).constructor === Decimal ? (x as Decimal) : new Decimal(x);
+}
+
 /** THE one rounding function: 2 decimals, half-even (banker's rounding). Never returns -0. */
 export function roundMoney(x: DecimalJs.Value): Decimal {
-  const r = new Decimal(x).toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN);
+  const r = own(x).toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN);
   return r.isZero() ? ZERO : r;
 }
 
@@ -66,8 +71,28 @@ export function parsePositiveMoney(input: unknown, field: string): Decimal {
 
 /** "150.00"-style string, always two decimals, never "-0.00". */
 export function formatMoney(x: DecimalJs): string {
-  const d = new Decimal(x);
+  const d = own(x);
   return (d.isZero() ? ZERO : d).toFixed(2, Decimal.ROUND_HALF_EVEN);
+}
+
+/**
+ * True when `text`, a money amount as PostgreSQL prints a NUMERIC(p,2) ("150.00", "0.50", "-3.10"), has the
+ * value of `x`. The cheap way of `new Decimal(text).eq(x)` (a comparison, not a rounding): this module's Decimal
+ * prints any amount up to 40 digits in plain notation without trailing zeros ("150", "0.5", "-3.1"), and such
+ * text becomes that canonical form by dropping the trailing zeros of its two decimals. Text of any other shape
+ * is parsed and compared by value.
+ */
+export function moneyTextEquals(x: DecimalJs, text: string): boolean {
+  const n = text.length;
+  const neg = n > 0 && text.charCodeAt(0) === 45; // '-'
+  const head = neg ? 1 : 0;
+  const first = text.charCodeAt(head);
+  // "d…d.dd" with no leading zero (other than "0.dd") and at most 38 integer digits: the shape NUMERIC(p,2) prints.
+  const shaped = n >= head + 4 && n <= 41 && text.charCodeAt(n - 3) === 46 && (first === 48 ? n === head + 4 : first > 48 && first <= 57);
+  if (!shaped || x.constructor !== Decimal) return new Decimal(text).eq(x);
+  let canonical = text.charCodeAt(n - 1) !== 48 ? text : text.charCodeAt(n - 2) !== 48 ? text.slice(0, n - 1) : text.slice(0, n - 3);
+  if (neg && canonical === '-0') canonical = '0';
+  return x.toString() === canonical;
 }
 
 /** True when x already has at most two decimals. */

@@ -71,13 +71,12 @@ export function initialState(schedule: Schedule): CreditState {
 export function principalCovered(inst: ScheduledInstallment, c: Decimal): Decimal {
   if (c.lte(0)) return ZERO;
   if (c.gte(inst.amount)) return inst.principal;
-  return roundMoney(c.times(inst.principal).div(inst.amount));
+  return coveredPart(inst, c);
 }
 
-function clamp(x: Decimal, lo: Decimal, hi: Decimal): Decimal {
-  if (x.lt(lo)) return lo;
-  if (x.gt(hi)) return hi;
-  return x;
+/** P_i(c) for 0 < c < amount_i: round(c × principal_i / amount_i). */
+function coveredPart(inst: ScheduledInstallment, c: Decimal): Decimal {
+  return roundMoney(c.times(inst.principal).div(inst.amount));
 }
 
 /**
@@ -91,6 +90,16 @@ export function checkPayment(
   schedule: Schedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
+): void {
+  checkPaymentWith(schedule, state, payment, null);
+}
+
+/** checkPayment, given totalAmount − state.totalPaid when it is already known. */
+function checkPaymentWith(
+  schedule: Schedule,
+  state: CreditState,
+  payment: { amount: Decimal; paymentDate: string },
+  knownBalance: Decimal | null,
 ): void {
   const amount = payment.amount;
   if (!Decimal.isDecimal(amount) || !amount.isFinite() || !amount.gt(0) || !isCents(amount)) {
@@ -108,7 +117,7 @@ export function checkPayment(
       'paymentDate',
     );
   }
-  const balance = schedule.totalAmount.minus(state.totalPaid);
+  const balance = knownBalance ?? schedule.totalAmount.minus(state.totalPaid);
   if (amount.gt(balance)) {
     throw new DomainError(
       'AMOUNT_EXCEEDS_BALANCE',
@@ -134,49 +143,110 @@ export function validatePaymentDate(input: unknown, startDate: string, today: st
   return d;
 }
 
+/**
+ * What `recompute` carries from one payment to the next, all of it pure functions of the schedule already
+ * evaluated: P_i(c) last computed for a part-paid instalment (the next payment starts inside that instalment at
+ * exactly that c, so its P_i(before) is known), and the balance and paid instalments for the totalPaid it leaves.
+ */
+interface Carry {
+  inst: ScheduledInstallment | null;
+  paid: Decimal;
+  principal: Decimal;
+  /** For that very totalPaid object: totalAmount − totalPaid and paidInstallmentsFor(schedule, totalPaid). */
+  totalPaid: Decimal | null;
+  balance: Decimal;
+  paidInstallments: number;
+}
+
+/** P_i(c) for 0 < c < amount_i, taken from the carry when it holds that very value. */
+function coveredInside(inst: ScheduledInstallment, c: Decimal, carry: Carry | undefined): Decimal {
+  if (!carry) return coveredPart(inst, c);
+  if (carry.inst === inst && carry.paid.eq(c)) return carry.principal;
+  const p = coveredPart(inst, c);
+  carry.inst = inst;
+  carry.paid = c;
+  carry.principal = p;
+  return p;
+}
+
 /** Applies one payment (see the module comment). Pure: returns the new state and the allocation. */
 export function applyPayment(
   schedule: Schedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
 ): { state: CreditState; allocation: PaymentAllocation } {
-  checkPayment(schedule, state, payment);
-  const amount = new Decimal(payment.amount);
+  return applyPaymentCarrying(schedule, state, payment, undefined);
+}
+
+/**
+ * applyPayment, computed with as few Decimal operations as the rules allow (it is the inner loop of every
+ * recalculation). Per instalment i touched, with start = D_i − amount_i (= D_(i−1)):
+ *   paidBefore = clamp(before − start, 0, amount_i), paidAfter = clamp(after − start, 0, amount_i),
+ * where "x − start ≥ amount_i" is tested as "x ≥ D_i" and the clamped ends are the constants 0 and amount_i;
+ * P_i(0) = 0 and P_i(amount_i) = principal_i, as `principalCovered` says; the part-paid ends go to it.
+ */
+function applyPaymentCarrying(
+  schedule: Schedule,
+  state: CreditState,
+  payment: { amount: Decimal; paymentDate: string },
+  carry: Carry | undefined,
+): { state: CreditState; allocation: PaymentAllocation } {
   const before = state.totalPaid;
+  const known = carry !== undefined && carry.totalPaid === before;
+  checkPaymentWith(schedule, state, payment, known ? carry.balance : null);
+  const amount = payment.amount.constructor === Decimal ? payment.amount : new Decimal(payment.amount);
   const after = before.plus(amount);
   const list = schedule.installments;
 
   const lines: AllocationLine[] = [];
   // Instalments 1..k with D_k ≤ totalPaid are fully paid: start right after them.
-  for (let idx = paidInstallmentsFor(schedule, before); idx < list.length; idx++) {
+  const first = known ? carry.paidInstallments : paidInstallmentsFor(schedule, before);
+  for (let idx = first; idx < list.length; idx++) {
     const inst = list[idx];
     const start = inst.cumulativeDue.minus(inst.amount); // D_(i−1)
     if (start.gte(after)) break;
-    const paidBefore = clamp(before.minus(start), ZERO, inst.amount);
-    const paidAfter = clamp(after.minus(start), ZERO, inst.amount);
-    if (!paidAfter.gt(paidBefore)) continue;
-    const lineAmount = paidAfter.minus(paidBefore);
-    const principal = principalCovered(inst, paidAfter).minus(principalCovered(inst, paidBefore));
+    const paidBefore = before.lte(start) ? ZERO : before.gte(inst.cumulativeDue) ? inst.amount : before.minus(start);
+    // after > start here, so after − start > 0: past 0 = paidBefore unless it is clamped to amount_i.
+    const paidAfter = after.gte(inst.cumulativeDue) ? inst.amount : after.minus(start);
+    if ((paidBefore !== ZERO || paidAfter === inst.amount) && !paidAfter.gt(paidBefore)) continue;
+    let lineAmount: Decimal;
+    let principal: Decimal;
+    if (paidBefore === ZERO) {
+      // P_i(0) = 0
+      lineAmount = paidAfter;
+      principal = paidAfter === inst.amount ? principalCovered(inst, paidAfter) : coveredInside(inst, paidAfter, carry);
+    } else {
+      lineAmount = paidAfter.minus(paidBefore);
+      const coveredBefore = coveredInside(inst, paidBefore, carry);
+      principal = (paidAfter === inst.amount ? principalCovered(inst, paidAfter) : coveredInside(inst, paidAfter, carry)).minus(coveredBefore);
+    }
     lines.push({
       installmentNumber: inst.number,
       amount: lineAmount,
       principal,
       interest: lineAmount.minus(principal),
-      remainingForInstallment: inst.amount.minus(paidAfter),
+      remainingForInstallment: paidAfter === inst.amount ? ZERO : inst.amount.minus(paidAfter),
     });
   }
 
-  let principal = ZERO;
-  let interest = ZERO;
-  for (const l of lines) {
-    principal = principal.plus(l.principal);
-    interest = interest.plus(l.interest);
+  // Σ over the lines; 0 + x is x.
+  let principal = lines.length ? lines[0].principal : ZERO;
+  let interest = lines.length ? lines[0].interest : ZERO;
+  for (let i = 1; i < lines.length; i++) {
+    principal = principal.plus(lines[i].principal);
+    interest = interest.plus(lines[i].interest);
   }
   const balanceAfter = schedule.totalAmount.minus(after);
+  const paidInstallments = paidInstallmentsFor(schedule, after);
+  if (carry) {
+    carry.totalPaid = after;
+    carry.balance = balanceAfter;
+    carry.paidInstallments = paidInstallments;
+  }
   const newState: CreditState = {
     totalPaid: after,
     balance: balanceAfter,
-    paidInstallments: paidInstallmentsFor(schedule, after),
+    paidInstallments,
     paymentCount: state.paymentCount + 1,
     lastPaymentDate: state.lastPaymentDate === null ? payment.paymentDate : maxDate(state.lastPaymentDate, payment.paymentDate),
     status: balanceAfter.isZero() ? 'PAID_OFF' : 'ACTIVE',
@@ -206,8 +276,9 @@ export function recompute(
 ): { state: CreditState; allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> } {
   let state = initialState(schedule);
   const allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> = [];
+  const carry: Carry = { inst: null, paid: ZERO, principal: ZERO, totalPaid: null, balance: ZERO, paidInstallments: 0 };
   for (const p of ledger) {
-    const r = applyPayment(schedule, state, { amount: p.amount, paymentDate: p.paymentDate });
+    const r = applyPaymentCarrying(schedule, state, { amount: p.amount, paymentDate: p.paymentDate }, carry);
     state = r.state;
     allocations.push({ paymentId: p.id, allocation: r.allocation });
   }

@@ -1,13 +1,16 @@
 import { EntityManager } from 'typeorm';
 import {
+  AllocationLine,
   CreditState,
   LedgerPayment,
   PaymentAllocation,
   Schedule,
+  ScheduledInstallment,
   Decimal,
   applyPayment,
   diffState,
   formatMoney,
+  moneyTextEquals,
   recompute,
   StateDrift,
 } from '../domain';
@@ -148,8 +151,16 @@ interface StoredAllocation {
   remaining_for_installment: string;
 }
 
-/** Persisted state and allocations against the recomputation from the ledger (pure). */
-function driftOf(credit: CreditRow, schedule: Schedule, ledger: LedgerPayment[], stored: StoredAllocation[]): StateDrift[] {
+/** The persisted state of a credit, as PostgreSQL prints it (what `stateOf` reads of a credits row). */
+type PersistedState = Pick<CreditRow, 'total_paid' | 'balance' | 'paid_installments' | 'payment_count' | 'last_payment_date' | 'status'>;
+
+/**
+ * Persisted state and allocations against the recomputation from the ledger (pure). Every field and every
+ * allocation row is compared by value with the domain's recomputation; the stored text is compared without
+ * parsing it (moneyTextEquals). When something differs, the drift is described exactly as `diffState` and the
+ * allocation count do.
+ */
+function driftOf(credit: PersistedState, schedule: Schedule, ledger: LedgerPayment[], stored: StoredAllocation[]): StateDrift[] {
   let recomputed;
   try {
     recomputed = recompute(schedule, ledger);
@@ -157,20 +168,38 @@ function driftOf(credit: CreditRow, schedule: Schedule, ledger: LedgerPayment[],
     // A ledger the domain refuses (e.g. more paid than owed) is drift too.
     return [{ field: 'ledger', persisted: `${ledger.length} payments`, recomputed: (err as Error).message }];
   }
-  const drift = diffState(stateOf(credit), recomputed.state);
-  const key = (p: string, n: number) => `${p}#${n}`;
-  const expected = new Map<string, string>();
+  const s = recomputed.state;
+  const sameState =
+    moneyTextEquals(s.totalPaid, credit.total_paid) &&
+    moneyTextEquals(s.balance, credit.balance) &&
+    s.paidInstallments === credit.paid_installments &&
+    s.paymentCount === credit.payment_count &&
+    s.lastPaymentDate === credit.last_payment_date &&
+    s.status === credit.status;
+  // stateOf reads only the persisted-state columns.
+  const drift = sameState ? [] : diffState(stateOf(credit as CreditRow), s);
+
+  // Each payment's recomputed lines, one per instalment it touches, in instalment order.
+  const lines = new Map<string, AllocationLine[]>();
+  let expected = 0;
   for (const { paymentId, allocation } of recomputed.allocations) {
-    for (const l of allocation.lines) {
-      expected.set(key(paymentId, l.installmentNumber), [l.amount, l.principal, l.interest, l.remainingForInstallment].map(formatMoney).join('/'));
-    }
+    lines.set(paymentId, allocation.lines);
+    expected += allocation.lines.length;
   }
-  let mismatched = stored.length !== expected.size;
-  for (const r of stored) {
-    const got = [r.amount, r.principal, r.interest, r.remaining_for_installment].join('/');
-    if (expected.get(key(r.payment_id, r.installment_number)) !== got) mismatched = true;
+  let mismatched = stored.length !== expected;
+  for (let i = 0; i < stored.length && !mismatched; i++) {
+    const r = stored[i];
+    const of = lines.get(r.payment_id);
+    let l: AllocationLine | undefined;
+    for (let j = 0; of && j < of.length && !l; j++) if (of[j].installmentNumber === r.installment_number) l = of[j];
+    mismatched =
+      l === undefined ||
+      !moneyTextEquals(l.amount, r.amount) ||
+      !moneyTextEquals(l.principal, r.principal) ||
+      !moneyTextEquals(l.interest, r.interest) ||
+      !moneyTextEquals(l.remainingForInstallment, r.remaining_for_installment);
   }
-  if (mismatched) drift.push({ field: 'allocations', persisted: `${stored.length} rows`, recomputed: `${expected.size} rows` });
+  if (mismatched) drift.push({ field: 'allocations', persisted: `${stored.length} rows`, recomputed: `${expected} rows` });
   return drift;
 }
 
@@ -195,10 +224,6 @@ function groupBy<T>(rows: T[], keyOf: (r: T) => string): Map<string, T[]> {
   return out;
 }
 
-/**
- * Compares many credits at once: three queries for the whole batch (schedules, ledgers,
- * allocations), then the domain recomputation in memory. Returns only the drifted ones.
- */
 /** What checking a batch of credits needs: their rows, schedules, ledgers and stored allocations. */
 export interface CreditBatch {
   credits: CreditRow[];
@@ -220,7 +245,10 @@ export async function loadCreditBatch(m: EntityManager, credits: CreditRow[]): P
   return { credits, installments, payments, allocations };
 }
 
-/** The drifted credits of a batch, recomputed in memory with the domain module (pure). */
+/**
+ * Compares many credits at once: three queries for the whole batch (schedules, ledgers,
+ * allocations), then the domain recomputation in memory. Returns only the drifted ones.
+ */
 export function driftOfBatch(batch: CreditBatch): Map<string, StateDrift[]> {
   const byCreditInstallments = groupBy(batch.installments, (r) => r.credit_id);
   const byCreditPayments = groupBy(batch.payments, (r) => r.credit_id);
@@ -231,6 +259,197 @@ export function driftOfBatch(batch: CreditBatch): Map<string, StateDrift[]> {
     const ledger = (byCreditPayments.get(credit.id) ?? []).map((p) => ({ id: p.id, amount: new Decimal(p.amount), paymentDate: p.payment_date }));
     const drift = driftOf(credit, schedule, ledger, byCreditAllocations.get(credit.id) ?? []);
     if (drift.length) out.set(credit.id, drift);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The recalculation's chunk check: one query, one row per credit, then the domain in memory.
+
+/**
+ * One credit of a chunk as the check reads it: the persisted state, and its schedule, ledger and
+ * allocation rows each folded by PostgreSQL into one space-separated text (numbers and amounts as
+ * PostgreSQL prints them), so that a chunk of thousands of credits is one statement (one snapshot) and
+ * thousands of rows, not a hundred thousand.
+ */
+export interface ChunkCredit extends PersistedState {
+  id: string;
+  total_amount: string;
+  total_interest: string;
+  installment_amount: string;
+  /** Due date of the first instalment (the start date: payments may not be dated before it). */
+  first_due: string | null;
+  /** "number amount principal cumulative_due" per instalment: what the waterfall reads of it. */
+  schedule: string | null;
+  /** "ledger_seq id amount payment_date" per applied payment (ledger_seq "-" when missing: last). */
+  ledger: string | null;
+  /** "payment_id installment_number amount principal interest remaining_for_installment" per allocation row. */
+  allocations: string | null;
+}
+
+export interface ChunkRange {
+  /** Credits with lo < id ≤ hi, */
+  lo: string;
+  hi: string;
+  /** and, when given, only these. */
+  creditIds?: string[];
+}
+
+/**
+ * The statement that reads a chunk of credits with everything the check compares, in ONE statement (so one
+ * snapshot, without a transaction): the credits by id range and, for each, the aggregated text of its
+ * instalments, applied payments and allocation rows, each read by its credit_id index (no sort, no
+ * temporary files).
+ */
+export function chunkStatement(range: ChunkRange): { text: string; values: unknown[] } {
+  return {
+    text: `SELECT c.id, c.status, c.total_amount, c.total_interest, c.installment_amount, c.balance, c.total_paid,
+            c.paid_installments, c.payment_count, c.last_payment_date,
+            i.first_due, i.schedule,
+            (SELECT string_agg(coalesce(ledger_seq::text, '-') || ' ' || id::text || ' ' || amount::text || ' ' || payment_date::text, ' ')
+               FROM payments WHERE credit_id = c.id AND status = 'APPLIED') AS ledger,
+            (SELECT string_agg(payment_id::text || ' ' || installment_number::text || ' ' || amount::text || ' ' || principal::text || ' ' ||
+                               interest::text || ' ' || remaining_for_installment::text, ' ')
+               FROM payment_allocations WHERE credit_id = c.id) AS allocations
+       FROM credits c
+       LEFT JOIN LATERAL (
+              SELECT min(due_date) AS first_due,
+                     string_agg(number::text || ' ' || amount::text || ' ' || principal::text || ' ' || cumulative_due::text, ' ') AS schedule
+                FROM credit_installments WHERE credit_id = c.id) i ON true
+      WHERE c.id > $1 AND c.id <= $2${range.creditIds ? ' AND c.id = ANY($3::uuid[])' : ''}
+      ORDER BY c.id`,
+    values: range.creditIds ? [range.lo, range.hi, range.creditIds] : [range.lo, range.hi],
+  };
+}
+
+/** Runs chunkStatement and returns its rows. */
+export async function loadChunk(q: Pick<EntityManager, 'query'>, range: ChunkRange): Promise<ChunkCredit[]> {
+  const { text, values } = chunkStatement(range);
+  return q.query(text, values);
+}
+
+/** Decimal of each text of one column; a text equal to the one before (a FLAT schedule's repeated amounts) is parsed once. */
+class MoneyReader {
+  private text = '';
+  private value = new Decimal(0);
+  read(text: string): Decimal {
+    if (text !== this.text) {
+      this.value = new Decimal(text);
+      this.text = text;
+    }
+    return this.value;
+  }
+}
+
+/** Record numbers in order (a GROUP BY feeds string_agg in no promised order): the permutation, or null if in order. */
+function orderOf(keys: number[]): number[] | null {
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1] <= keys[i])) return keys.map((_, j) => j).sort((x, y) => keys[x] - keys[y]);
+  }
+  return null;
+}
+
+/**
+ * An instalment of a chunk credit as the waterfall reads it from its row: number, amount, principal,
+ * cumulative due, and (the first instalment) the due date. The check reads nothing else of a schedule, so it
+ * does not fetch the rest; asking for it is a programming error, said loudly rather than answered with a guess.
+ */
+class ChunkInstallment implements ScheduledInstallment {
+  constructor(
+    readonly number: number,
+    /** The first instalment's due date, given to the first instalment only. */
+    private readonly firstDue: string | null,
+    readonly amount: Decimal,
+    readonly principal: Decimal,
+    readonly cumulativeDue: Decimal,
+  ) {}
+  get dueDate(): string {
+    if (this.firstDue !== null) return this.firstDue;
+    throw new Error(`the recalculation check does not read the due date of instalment ${this.number}`);
+  }
+  get interest(): Decimal {
+    throw new Error(`the recalculation check does not read the interest of instalment ${this.number}`);
+  }
+}
+
+/** The stored schedule of a chunk credit, as the waterfall reads it (see ChunkInstallment). */
+function chunkSchedule(c: ChunkCredit): Schedule {
+  const t = c.schedule ? c.schedule.split(' ') : [];
+  const n = t.length / 4;
+  const numbers: number[] = [];
+  for (let k = 0; k < n; k++) numbers.push(Number(t[4 * k]));
+  const order = orderOf(numbers);
+  const installments: ScheduledInstallment[] = [];
+  const amounts = new MoneyReader();
+  const principals = new MoneyReader();
+  for (let j = 0; j < n; j++) {
+    const k = order ? order[j] : j;
+    const o = 4 * k;
+    installments.push(new ChunkInstallment(numbers[k], j === 0 ? c.first_due : null, amounts.read(t[o + 1]), principals.read(t[o + 2]), new Decimal(t[o + 3])));
+  }
+  return new ChunkSchedule(c, installments);
+}
+
+/** A chunk credit's schedule; its totals other than totalAmount (which the waterfall reads) parsed only when asked for. */
+class ChunkSchedule implements Schedule {
+  readonly totalAmount: Decimal;
+  constructor(
+    private readonly credit: ChunkCredit,
+    readonly installments: ScheduledInstallment[],
+  ) {
+    this.totalAmount = new Decimal(credit.total_amount);
+  }
+  get totalInterest(): Decimal {
+    return new Decimal(this.credit.total_interest);
+  }
+  get installmentAmount(): Decimal {
+    return new Decimal(this.credit.installment_amount);
+  }
+}
+
+/** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them). */
+function chunkLedger(c: ChunkCredit): LedgerPayment[] {
+  if (!c.ledger) return [];
+  const t = c.ledger.split(' ');
+  const m = t.length / 4;
+  const seqs: number[] = [];
+  for (let k = 0; k < m; k++) seqs.push(t[4 * k] === '-' ? Infinity : Number(t[4 * k]));
+  const order = orderOf(seqs);
+  const ledger: LedgerPayment[] = [];
+  const amounts = new MoneyReader();
+  for (let j = 0; j < m; j++) {
+    const o = 4 * (order ? order[j] : j);
+    ledger.push({ id: t[o + 1], amount: amounts.read(t[o + 2]), paymentDate: t[o + 3] });
+  }
+  return ledger;
+}
+
+function chunkAllocations(c: ChunkCredit): StoredAllocation[] {
+  if (!c.allocations) return [];
+  const t = c.allocations.split(' ');
+  const out: StoredAllocation[] = [];
+  for (let o = 0; o < t.length; o += 6) {
+    out.push({ payment_id: t[o], installment_number: Number(t[o + 1]), amount: t[o + 2], principal: t[o + 3], interest: t[o + 4], remaining_for_installment: t[o + 5] });
+  }
+  return out;
+}
+
+export interface CreditDrift {
+  creditId: string;
+  drift: StateDrift[];
+}
+
+/** One credit of a chunk against its recomputation from its ledger with the domain module (pure); [] = consistent. */
+export function driftOfChunkCredit(c: ChunkCredit): StateDrift[] {
+  return driftOf(c, chunkSchedule(c), chunkLedger(c), chunkAllocations(c));
+}
+
+/** The drifted credits of a chunk (in id order). */
+export function driftOfChunk(credits: ChunkCredit[]): CreditDrift[] {
+  const out: CreditDrift[] = [];
+  for (const c of credits) {
+    const drift = driftOfChunkCredit(c);
+    if (drift.length) out.push({ creditId: c.id, drift });
   }
   return out;
 }

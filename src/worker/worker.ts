@@ -59,6 +59,7 @@ async function installRuntimeOnce(log: Logger, opts: { sdkMetricsPort?: number |
 export interface WorkerOptions extends ActivityDeps {
   log?: Logger;
   alertWebhookUrl?: string;
+  recalculationThreads?: number;
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
