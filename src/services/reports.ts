@@ -117,15 +117,18 @@ function portfolioRowsSql(q: PortfolioFilters, after?: string, limit?: number): 
 function portfolioTotalsSql(q: PortfolioFilters): { sql: string; params: unknown[] } {
   const { where, params } = portfolioWhere(q);
   // One row per arrears bucket; the grand total is their sum (exact, decimal.js). A plain GROUP BY, unlike ROLLUP,
-  // lets PostgreSQL aggregate in parallel workers.
+  // lets PostgreSQL aggregate in parallel workers. It groups by the bucket's name from a five-row list: grouping by
+  // the computed bucket itself, PostgreSQL guesses 100,000 groups, sorts every credit (on disk) and JIT-compiles
+  // the plan (1.5 s over 1 M credits); with the list it knows there are five and hashes them (0.85 s).
   const sql = `
-    SELECT f.arrears_bucket AS bucket, count(*)::int AS credits,
+    SELECT b.name AS bucket, count(*)::int AS credits,
            round(coalesce(sum(c.principal), 0), 2) AS principal, round(coalesce(sum(c.total_amount), 0), 2) AS total_amount,
            round(coalesce(sum(c.total_paid), 0), 2) AS total_paid, round(coalesce(sum(c.balance), 0), 2) AS balance,
            round(coalesce(sum(f.overdue_amount), 0), 2) AS overdue_amount
       FROM credits c ${FIGURES_JOIN}
+      JOIN (VALUES ${ARREARS_BUCKETS.map((b) => `('${b}')`).join(', ')}) b(name) ON b.name = f.arrears_bucket
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     GROUP BY f.arrears_bucket`;
+     GROUP BY b.name`;
   return { sql, params };
 }
 
