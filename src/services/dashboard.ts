@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { Decimal, sumMoney } from '../domain';
-import { ARREARS_BUCKETS } from './reports';
+import { ARREARS_BUCKETS, BUCKET_NAMES_JOIN } from './reports';
 import { findStuckOperations, OperationsDeps } from './operations';
 
 export const COLLECTION_DAYS = 30;
@@ -17,14 +17,15 @@ type Row = Record<string, string | number | null>;
 export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf: string, timeZone: string) {
   const [portfolio, collections, outcomes, recalcs, stuck] = await Promise.all([
     ds.query(
-      `SELECT f.arrears_bucket AS bucket, GROUPING(f.arrears_bucket) AS is_total, count(*)::int AS credits,
+      `SELECT b.name AS bucket, GROUPING(b.name) AS is_total, count(*)::int AS credits,
               count(*) FILTER (WHERE c.status = 'ACTIVE')::int AS active,
               round(coalesce(sum(c.balance), 0), 2) AS balance, round(coalesce(sum(c.total_paid), 0), 2) AS total_paid,
               round(coalesce(sum(f.overdue_amount), 0), 2) AS overdue_amount
          FROM credits c
         CROSS JOIN LATERAL credit_figures(c.start_date, c.installments, c.period_days, c.installment_amount,
                                           c.total_amount, c.total_paid, c.paid_installments, $1::date) f
-        GROUP BY ROLLUP (f.arrears_bucket)`,
+        ${BUCKET_NAMES_JOIN}
+        GROUP BY ROLLUP (b.name)`,
       [asOf],
     ) as Promise<Row[]>,
     ds.query(
