@@ -1,36 +1,30 @@
 import { DataSource } from 'typeorm';
-import { StateDrift } from '../domain';
-import { CreditRow } from '../db/rows';
-import { driftOfBatch, loadCreditBatch } from './ledger';
+import { CreditDrift, driftOfChunk, loadChunk } from './ledger';
+import { FIRST_ID } from './recalculation';
 
-export interface CreditDrift {
-  creditId: string;
-  drift: StateDrift[];
-}
+export type { CreditDrift };
 
 /**
  * The one consistency check: every credit's persisted state and allocations against a
- * recomputation from its ledger. Read-only; walks credits in keyset order, a page at a time.
+ * recomputation from its ledger. Read-only; walks credits in keyset order, a page at a time,
+ * each page read by the recalculation's chunk statement (one statement, so one snapshot).
  */
 export async function findInconsistentCredits(ds: DataSource, opts: { creditIds?: string[]; pageSize?: number } = {}): Promise<{ scanned: number; inconsistent: CreditDrift[] }> {
   const pageSize = opts.pageSize ?? 500;
   const inconsistent: CreditDrift[] = [];
   let scanned = 0;
-  let after = '00000000-0000-0000-0000-000000000000';
+  let after = FIRST_ID;
   for (;;) {
-    const page: CreditRow[] = opts.creditIds
-      ? await ds.query(`SELECT * FROM credits WHERE id = ANY($1::uuid[]) AND id > $2 ORDER BY id LIMIT $3`, [opts.creditIds, after, pageSize])
-      : await ds.query(`SELECT * FROM credits WHERE id > $1 ORDER BY id LIMIT $2`, [after, pageSize]);
+    // The page's last id bounds the chunk: (after, last].
+    const [last]: Array<{ id: string }> = opts.creditIds
+      ? await ds.query(`SELECT id FROM credits WHERE id = ANY($1::uuid[]) AND id > $2 ORDER BY id OFFSET $3 - 1 LIMIT 1`, [opts.creditIds, after, pageSize])
+      : await ds.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id OFFSET $2 - 1 LIMIT 1`, [after, pageSize]);
+    const page = await loadChunk(ds, { lo: after, hi: last?.id ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff', creditIds: opts.creditIds });
     if (page.length === 0) break;
-    // One snapshot for the page's rows and their ledgers.
-    const batch = await ds.transaction('REPEATABLE READ', async (m) => {
-      const rows: CreditRow[] = await m.query(`SELECT * FROM credits WHERE id = ANY($1::uuid[])`, [page.map((c) => c.id)]);
-      return loadCreditBatch(m, rows);
-    });
-    const drifted = driftOfBatch(batch);
-    for (const [creditId, drift] of drifted) inconsistent.push({ creditId, drift });
+    inconsistent.push(...driftOfChunk(page));
     scanned += page.length;
-    after = page[page.length - 1].id;
+    if (!last) break;
+    after = last.id;
   }
   return { scanned, inconsistent };
 }

@@ -213,58 +213,9 @@ export async function checkCredit(m: EntityManager, credit: CreditRow): Promise<
   return driftOf(credit, schedule, ledger, stored);
 }
 
-function groupBy<T>(rows: T[], keyOf: (r: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = keyOf(r);
-    const list = out.get(k);
-    if (list) list.push(r);
-    else out.set(k, [r]);
-  }
-  return out;
-}
-
-/** What checking a batch of credits needs: their rows, schedules, ledgers and stored allocations. */
-export interface CreditBatch {
-  credits: CreditRow[];
-  installments: InstallmentRow[];
-  payments: Array<{ id: string; credit_id: string; amount: string; payment_date: string }>;
-  allocations: Array<StoredAllocation & { credit_id: string }>;
-}
-
-/** Reads a batch in three queries (run inside one snapshot by the caller). */
-export async function loadCreditBatch(m: EntityManager, credits: CreditRow[]): Promise<CreditBatch> {
-  const ids = credits.map((c) => c.id);
-  // One connection runs them in turn (a transaction cannot run queries in parallel).
-  const installments: InstallmentRow[] = await m.query(`SELECT * FROM credit_installments WHERE credit_id = ANY($1::uuid[]) ORDER BY credit_id, number`, [ids]);
-  const payments: CreditBatch['payments'] = await m.query(
-    `SELECT id, credit_id, amount, payment_date FROM payments WHERE credit_id = ANY($1::uuid[]) AND status = 'APPLIED' ORDER BY credit_id, ledger_seq`,
-    [ids],
-  );
-  const allocations: CreditBatch['allocations'] = await m.query(`SELECT credit_id, ${ALLOCATION_COLUMNS} FROM payment_allocations WHERE credit_id = ANY($1::uuid[])`, [ids]);
-  return { credits, installments, payments, allocations };
-}
-
-/**
- * Compares many credits at once: three queries for the whole batch (schedules, ledgers,
- * allocations), then the domain recomputation in memory. Returns only the drifted ones.
- */
-export function driftOfBatch(batch: CreditBatch): Map<string, StateDrift[]> {
-  const byCreditInstallments = groupBy(batch.installments, (r) => r.credit_id);
-  const byCreditPayments = groupBy(batch.payments, (r) => r.credit_id);
-  const byCreditAllocations = groupBy(batch.allocations, (r) => r.credit_id);
-  const out = new Map<string, StateDrift[]>();
-  for (const credit of batch.credits) {
-    const schedule = scheduleOf(credit, byCreditInstallments.get(credit.id) ?? []);
-    const ledger = (byCreditPayments.get(credit.id) ?? []).map((p) => ({ id: p.id, amount: new Decimal(p.amount), paymentDate: p.payment_date }));
-    const drift = driftOf(credit, schedule, ledger, byCreditAllocations.get(credit.id) ?? []);
-    if (drift.length) out.set(credit.id, drift);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
-// The recalculation's chunk check: one query, one row per credit, then the domain in memory.
+// Checking many credits (the recalculation's chunks, the consistency check): one query, one row per
+// credit, then the domain in memory.
 
 /**
  * One credit of a chunk as the check reads it: the persisted state, and its schedule, ledger and

@@ -38,6 +38,12 @@ describe('a recalculation batch running while payments arrive', () => {
     const drifted = [credits[3], credits[14], credits[25]].sort();
     await app.abono.ds.query(`UPDATE credits SET total_paid = total_paid + 5, balance = balance - 5 WHERE id = ANY($1::uuid[])`, [drifted]);
     const paying = credits.filter((id) => !drifted.includes(id));
+    // The consistency check the other tests rely on finds exactly them, over every page and over named credits.
+    const found = await findInconsistentCredits(app.abono.ds, { pageSize: 7 });
+    expect([found.scanned, found.inconsistent.map((c) => c.creditId)]).toEqual([30, drifted]);
+    expect(found.inconsistent[0].drift.map((d) => d.field)).toEqual(['totalPaid', 'balance']);
+    const named = await findInconsistentCredits(app.abono.ds, { creditIds: [credits[0], credits[14], credits[29]], pageSize: 2 });
+    expect([named.scanned, named.inconsistent.map((c) => c.creditId)]).toEqual([3, [credits[14]]]);
 
     // 90 payments in waves of 9 while a correcting batch and then two dry runs walk the same credits.
     const answers: number[] = [];
