@@ -102,7 +102,7 @@ function checkPaymentWith(
   knownBalance: Decimal | null,
 ): void {
   const amount = payment.amount;
-  if (!Decimal.isDecimal(amount) || !amount.isFinite() || !amount.gt(0) || !isCents(amount)) {
+  if (!Decimal.isDecimal(amount) || !amount.isFinite() || amount.isZero() || amount.isNeg() || !isCents(amount)) {
     throw new DomainError('AMOUNT_INVALID', 'amount must be greater than 0 with at most 2 decimals', 'amount');
   }
   if (state.status !== 'ACTIVE') {
@@ -145,28 +145,16 @@ export function validatePaymentDate(input: unknown, startDate: string, today: st
 
 /**
  * What `recompute` carries from one payment to the next, all of it pure functions of the schedule already
- * evaluated: P_i(c) last computed for a part-paid instalment (the next payment starts inside that instalment at
- * exactly that c, so its P_i(before) is known), and the balance and paid instalments for the totalPaid it leaves.
+ * evaluated for the totalPaid the last payment left (that very object): the balance, the paid instalments,
+ * and the instalment it left part-paid (if any) with P_i of what is paid on it, which is the next payment's
+ * P_i(before).
  */
 interface Carry {
-  inst: ScheduledInstallment | null;
-  paid: Decimal;
-  principal: Decimal;
-  /** For that very totalPaid object: totalAmount − totalPaid and paidInstallmentsFor(schedule, totalPaid). */
   totalPaid: Decimal | null;
   balance: Decimal;
   paidInstallments: number;
-}
-
-/** P_i(c) for 0 < c < amount_i, taken from the carry when it holds that very value. */
-function coveredInside(inst: ScheduledInstallment, c: Decimal, carry: Carry | undefined): Decimal {
-  if (!carry) return coveredPart(inst, c);
-  if (carry.inst === inst && carry.paid.eq(c)) return carry.principal;
-  const p = coveredPart(inst, c);
-  carry.inst = inst;
-  carry.paid = c;
-  carry.principal = p;
-  return p;
+  partPaid: ScheduledInstallment | null;
+  partPaidPrincipal: Decimal;
 }
 
 /** Applies one payment (see the module comment). Pure: returns the new state and the allocation. */
@@ -180,10 +168,13 @@ export function applyPayment(
 
 /**
  * applyPayment, computed with as few Decimal operations as the rules allow (it is the inner loop of every
- * recalculation). Per instalment i touched, with start = D_i − amount_i (= D_(i−1)):
- *   paidBefore = clamp(before − start, 0, amount_i), paidAfter = clamp(after − start, 0, amount_i),
- * where "x − start ≥ amount_i" is tested as "x ≥ D_i" and the clamped ends are the constants 0 and amount_i;
- * P_i(0) = 0 and P_i(amount_i) = principal_i, as `principalCovered` says; the part-paid ends go to it.
+ * recalculation). Instalment amounts are > 0 (the schedule's rule and a column check), so D_k grows strictly:
+ * with first = #{k : D_k ≤ before}, instalment `first` is the only one the payment can find part-paid, the
+ * ones after it start at D_(i−1) ≥ D_first > before, and the payment stops at the first instalment that
+ * starts at or past `after`. On instalment i, starting at D_(i−1) and ending at D_i:
+ *   full after (after ≥ D_i): the line takes the rest of it, its principal P_i(amount_i) = principal_i;
+ *   part-paid after: the line takes up to `after`, its principal P_i(after − D_(i−1));
+ * less, on a part-paid first instalment, what was paid before and P_i(before − D_(i−1)).
  */
 function applyPaymentCarrying(
   schedule: Schedule,
@@ -198,50 +189,57 @@ function applyPaymentCarrying(
   const after = before.plus(amount);
   const list = schedule.installments;
 
-  const lines: AllocationLine[] = [];
-  // Instalments 1..k with D_k ≤ totalPaid are fully paid: start right after them.
   const first = known ? carry.paidInstallments : paidInstallmentsFor(schedule, before);
-  for (let idx = first; idx < list.length; idx++) {
+  let paidInstallments = first;
+  let partPaid: ScheduledInstallment | null = null;
+  let partPaidPrincipal = ZERO;
+  const lines: AllocationLine[] = [];
+  let start = first === 0 ? ZERO : list[first - 1].cumulativeDue; // D_(i−1)
+  for (let idx = first; idx < list.length && after.gt(start); idx++) {
     const inst = list[idx];
-    const start = inst.cumulativeDue.minus(inst.amount); // D_(i−1)
-    if (start.gte(after)) break;
-    const paidBefore = before.lte(start) ? ZERO : before.gte(inst.cumulativeDue) ? inst.amount : before.minus(start);
-    // after > start here, so after − start > 0: past 0 = paidBefore unless it is clamped to amount_i.
-    const paidAfter = after.gte(inst.cumulativeDue) ? inst.amount : after.minus(start);
-    if ((paidBefore !== ZERO || paidAfter === inst.amount) && !paidAfter.gt(paidBefore)) continue;
+    const end = inst.cumulativeDue;
+    // P_i(before − D_(i−1)) on a part-paid first instalment; null when the payment starts it.
+    let coveredBefore: Decimal | null = null;
+    if (idx === first) {
+      if (known) coveredBefore = carry.partPaid === inst ? carry.partPaidPrincipal : null;
+      else if (before.gt(start)) coveredBefore = coveredPart(inst, before.minus(start));
+    }
     let lineAmount: Decimal;
     let principal: Decimal;
-    if (paidBefore === ZERO) {
-      // P_i(0) = 0
-      lineAmount = paidAfter;
-      principal = paidAfter === inst.amount ? principalCovered(inst, paidAfter) : coveredInside(inst, paidAfter, carry);
+    let remaining: Decimal;
+    if (after.gte(end)) {
+      lineAmount = coveredBefore ? end.minus(before) : inst.amount;
+      principal = coveredBefore ? inst.principal.minus(coveredBefore) : inst.principal;
+      remaining = ZERO;
+      paidInstallments = idx + 1;
     } else {
-      lineAmount = paidAfter.minus(paidBefore);
-      const coveredBefore = coveredInside(inst, paidBefore, carry);
-      principal = (paidAfter === inst.amount ? principalCovered(inst, paidAfter) : coveredInside(inst, paidAfter, carry)).minus(coveredBefore);
+      const paidAfter = after.minus(start);
+      const coveredAfter = coveredPart(inst, paidAfter);
+      // Starting inside the instalment and ending inside it, the line is the whole payment.
+      lineAmount = coveredBefore ? amount : paidAfter;
+      principal = coveredBefore ? coveredAfter.minus(coveredBefore) : coveredAfter;
+      remaining = end.minus(after);
+      partPaid = inst;
+      partPaidPrincipal = coveredAfter;
     }
-    lines.push({
-      installmentNumber: inst.number,
-      amount: lineAmount,
-      principal,
-      interest: lineAmount.minus(principal),
-      remainingForInstallment: paidAfter === inst.amount ? ZERO : inst.amount.minus(paidAfter),
-    });
+    lines.push({ installmentNumber: inst.number, amount: lineAmount, principal, interest: lineAmount.minus(principal), remainingForInstallment: remaining });
+    start = end;
   }
 
   // Σ over the lines; 0 + x is x.
-  let principal = lines.length ? lines[0].principal : ZERO;
-  let interest = lines.length ? lines[0].interest : ZERO;
+  let principal = lines[0].principal;
+  let interest = lines[0].interest;
   for (let i = 1; i < lines.length; i++) {
     principal = principal.plus(lines[i].principal);
     interest = interest.plus(lines[i].interest);
   }
   const balanceAfter = schedule.totalAmount.minus(after);
-  const paidInstallments = paidInstallmentsFor(schedule, after);
   if (carry) {
     carry.totalPaid = after;
     carry.balance = balanceAfter;
     carry.paidInstallments = paidInstallments;
+    carry.partPaid = partPaid;
+    carry.partPaidPrincipal = partPaidPrincipal;
   }
   const newState: CreditState = {
     totalPaid: after,
@@ -276,7 +274,7 @@ export function recompute(
 ): { state: CreditState; allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> } {
   let state = initialState(schedule);
   const allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> = [];
-  const carry: Carry = { inst: null, paid: ZERO, principal: ZERO, totalPaid: null, balance: ZERO, paidInstallments: 0 };
+  const carry: Carry = { totalPaid: null, balance: ZERO, paidInstallments: 0, partPaid: null, partPaidPrincipal: ZERO };
   for (const p of ledger) {
     const r = applyPaymentCarrying(schedule, state, { amount: p.amount, paymentDate: p.paymentDate }, carry);
     state = r.state;

@@ -19,6 +19,7 @@ import {
   formatMoney,
   initialState,
   parseMoney,
+  principalCovered,
   recompute,
   roundMoney,
 } from '../../src/domain';
@@ -170,6 +171,41 @@ describe('waterfall laws', () => {
         expect(diffState(st, rc.state)).toEqual([]);
         expect(rc.allocations.map((a) => a.paymentId)).toEqual(ledger.map((p) => p.id));
         expect(rc.allocations.map((a) => allocationKey(a.allocation))).toEqual(keys);
+      }),
+      params,
+    );
+  });
+
+  it('every allocation line is the definition: the payment\'s share of instalment i and P_i(after part) − P_i(before part)', () => {
+    // Straight from DESIGN.md §3 over every instalment, independent of the waterfall's shortcuts.
+    const clamp = (x: Decimal, hi: Decimal): Decimal => Decimal.min(hi, Decimal.max(zero, x));
+    const definition = (s: Schedule, before: Decimal, after: Decimal): string[] =>
+      s.installments.flatMap((inst) => {
+        const start = inst.cumulativeDue.minus(inst.amount);
+        const paidBefore = clamp(before.minus(start), inst.amount);
+        const paidAfter = clamp(after.minus(start), inst.amount);
+        if (!paidAfter.gt(paidBefore)) return [];
+        const principal = principalCovered(inst, paidAfter).minus(principalCovered(inst, paidBefore));
+        const amount = paidAfter.minus(paidBefore);
+        return [JSON.stringify([inst.number, f(amount), f(principal), f(amount.minus(principal)), f(inst.amount.minus(paidAfter))])];
+      });
+    const linesOf = (a: PaymentAllocation): string[] =>
+      a.lines.map((l) => JSON.stringify([l.installmentNumber, f(l.amount), f(l.principal), f(l.interest), f(l.remainingForInstallment)]));
+    fc.assert(
+      fc.property(termsArb, planArb, fc.boolean(), (t, plan, payOff) => {
+        const s = tryBuild(t);
+        fc.pre(s !== null);
+        if (s === null) return;
+        const ledger = paymentsFor(s, t.startDate, plan, payOff);
+        const rc = recompute(s, ledger);
+        let st = initialState(s);
+        ledger.forEach((p, j) => {
+          const expected = definition(s, st.totalPaid, st.totalPaid.plus(p.amount));
+          const one = applyPayment(s, st, p);
+          expect(linesOf(one.allocation)).toEqual(expected);
+          expect(linesOf(rc.allocations[j].allocation)).toEqual(expected);
+          st = one.state;
+        });
       }),
       params,
     );
