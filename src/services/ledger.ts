@@ -257,15 +257,14 @@ export function chunkStatement(range: ChunkRange): { text: string; values: unkno
     text: `SELECT c.id, c.status, c.total_amount, c.total_interest, c.installment_amount, c.balance, c.total_paid,
             c.paid_installments, c.payment_count, c.last_payment_date,
             i.first_due, i.schedule,
-            (SELECT string_agg(coalesce(ledger_seq::text, '-') || ' ' || id::text || ' ' || amount::text || ' ' || payment_date::text, ' ')
+            (SELECT string_agg(concat_ws(' ', coalesce(ledger_seq::text, '-'), id, amount, payment_date), ' ')
                FROM payments WHERE credit_id = c.id AND status = 'APPLIED') AS ledger,
-            (SELECT string_agg(payment_id::text || ' ' || installment_number::text || ' ' || amount::text || ' ' || principal::text || ' ' ||
-                               interest::text || ' ' || remaining_for_installment::text, ' ')
+            (SELECT string_agg(concat_ws(' ', payment_id, installment_number, amount, principal, interest, remaining_for_installment), ' ')
                FROM payment_allocations WHERE credit_id = c.id) AS allocations
        FROM credits c
        LEFT JOIN LATERAL (
               SELECT min(due_date) AS first_due,
-                     string_agg(number::text || ' ' || amount::text || ' ' || principal::text || ' ' || cumulative_due::text, ' ') AS schedule
+                     string_agg(concat_ws(' ', number, amount, principal, cumulative_due), ' ') AS schedule
                 FROM credit_installments WHERE credit_id = c.id) i ON true
       WHERE c.id > $1 AND c.id <= $2${range.creditIds ? ' AND c.id = ANY($3::uuid[])' : ''}
       ORDER BY c.id`,
