@@ -1,6 +1,7 @@
-// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse]
+// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse --read-floor]
 // Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a full DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
+// --read-floor also times PostgreSQL alone producing every chunk's texts (what the check must read).
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -8,7 +9,9 @@ import { createDataSource, runMigrations } from '../src/db/data-source';
 import { recalculationWorkflow } from '../src/workflows';
 import { seedPortfolio } from '../scripts/seed';
 import { startBenchStack, runBenchmark } from './stack';
-import { chunkTimings } from '../src/services/recalculation';
+import { chunkTimings, FIRST_ID, planChunks } from '../src/services/recalculation';
+import { chunkStatement } from '../src/services/ledger';
+import { DataSource } from 'typeorm';
 
 /** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks), or undefined. */
 function machineCpu(): { busy: number; total: number } | undefined {
@@ -22,6 +25,30 @@ function machineCpu(): { busy: number; total: number } | undefined {
   }
 }
 
+/**
+ * PostgreSQL alone producing the texts of every chunk, on as many connections as the batch has check threads,
+ * with nothing sent back but a sum of their lengths (which makes it build them all) and nothing checked: the
+ * least the check's reading can take on this database.
+ */
+async function readFloorMs(ds: DataSource, credits: number, chunkSize: number, connections: number): Promise<number> {
+  const bounds = await planChunks(ds, FIRST_ID, chunkSize, Math.ceil(credits / chunkSize) + 1);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, () =>
+      ds.transaction(async (m) => {
+        await m.query('SET LOCAL jit = off');
+        while (next < bounds.length) {
+          const i = next++;
+          const { text, values } = chunkStatement({ lo: i === 0 ? FIRST_ID : bounds[i - 1], hi: bounds[i] });
+          await m.query(`SELECT sum(length(t.schedule) + coalesce(length(t.ledger), 0) + coalesce(length(t.allocations), 0)) FROM (${text}) t`, values);
+        }
+      }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -30,6 +57,7 @@ async function main() {
       'chunk-size': { type: 'string', default: '2000' },
       parallelism: { type: 'string', default: '4' },
       reuse: { type: 'boolean', default: false },
+      'read-floor': { type: 'boolean', default: false },
     },
   });
   const credits = Number(values.credits);
@@ -77,6 +105,7 @@ async function main() {
     const cpu = process.cpuUsage(cpu0);
     const machine1 = machineCpu();
     clearInterval(sampler);
+    const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, Number(values['chunk-size']), Math.max(1, stack.config.recalculation.threads)) : undefined;
 
     console.log(
       JSON.stringify(
@@ -96,6 +125,9 @@ async function main() {
           sqlAggregateSeconds: Math.round(aggregateMs / 100) / 10,
           ratioToAggregate: Math.round((wallMs / aggregateMs) * 10) / 10,
           checkThreads: stack.config.recalculation.threads,
+          ...(floorMs !== undefined && {
+            readFloor: { seconds: Math.round(floorMs / 100) / 10, ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10 },
+          }),
           // CPU seconds used during the run: this process (worker, check threads, API), and the whole machine
           // (adds PostgreSQL, the Temporal dev server and anything else running) out of cores × wall.
           cpuSeconds: {
