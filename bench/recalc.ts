@@ -11,6 +11,7 @@ import { seedPortfolio } from '../scripts/seed';
 import { startBenchStack, runBenchmark } from './stack';
 import { chunkTimings, FIRST_ID, planChunks } from '../src/services/recalculation';
 import { chunkStatement } from '../src/services/ledger';
+import { NO_JIT_LOCAL } from '../src/services/chunk-check';
 import { DataSource } from 'typeorm';
 
 /** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks), or undefined. */
@@ -37,7 +38,7 @@ async function readFloorMs(ds: DataSource, credits: number, chunkSize: number, c
   await Promise.all(
     Array.from({ length: connections }, () =>
       ds.transaction(async (m) => {
-        await m.query('SET LOCAL jit = off');
+        await m.query(NO_JIT_LOCAL);
         while (next < bounds.length) {
           const i = next++;
           const { text, values } = chunkStatement({ lo: i === 0 ? FIRST_ID : bounds[i - 1], hi: bounds[i] });

@@ -142,7 +142,7 @@ export async function checkChunk(ds: DataSource, range: ChunkRange, threadCount:
  * The chunk statement runs without JIT: PostgreSQL would compile its per-credit expressions anew for every
  * chunk (some 30 ms each), more than they take to run.
  */
-const NO_JIT_LOCAL = `SET LOCAL jit = off`;
+export const NO_JIT_LOCAL = `SET LOCAL jit = off`;
 const NO_JIT_OPTION = '-c jit=off';
 
 // A check thread: chunk ranges in, drifted credits out, on its own connection.
