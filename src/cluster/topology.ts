@@ -1,3 +1,5 @@
+import { startClusterProcesses } from './start';
+
 // The production shape on one machine: Temporal's own server on PostgreSQL, its UI, and several
 // abono API and worker processes. `npm run cluster` (src/cluster/main.ts), the cluster fault suite
 // and the cluster benchmark all start it through startCluster.
@@ -49,7 +51,6 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const { startClusterProcesses } = await import('./start');
+export function startCluster(opts: ClusterOptions): Promise<Cluster> {
   return startClusterProcesses(opts);
 }
