@@ -1,5 +1,103 @@
+// Brings the cluster up in dependency order: PostgreSQL, Temporal's schemas and server (with the
+// namespace and search attributes), its UI, the first API alone (it migrates, registers the
+// schedule and makes the admin key on a fresh database), then the other APIs and the workers.
+import path from 'node:path';
+import { freePort } from '../observability/metrics';
+import { ensureTemporalServer } from '../temporal/server-binary';
+import { apiProcess, workerProcess } from './abono-processes';
+import type { ManagedChild } from './child';
+import { PROJECT_ROOT } from './paths';
+import { choosePort, portFree } from './ports';
+import { ensureDatabases, startOwnPostgres } from './postgres';
+import { setUpTemporalSchemas, temporalPorts, temporalServerProcess, temporalUiProcess } from './temporal';
 import type { Cluster, ClusterOptions } from './topology';
 
-export async function startClusterProcesses(_opts: ClusterOptions): Promise<Cluster> {
-  throw new Error('startCluster: being implemented');
+const NAMESPACE = 'default';
+
+/** Stops each group in turn, the members of a group together; errors are logged, not thrown. */
+async function stopInOrder(groups: ManagedChild[][], log: (line: string) => void): Promise<void> {
+  for (const group of groups) {
+    await Promise.all(group.map((p) => p.kill('SIGTERM').catch((err) => log(`stopping ${p.name}: ${String(err?.message ?? err)}`))));
+  }
+}
+
+export async function startClusterProcesses(opts: ClusterOptions): Promise<Cluster> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const dataDir = path.resolve(PROJECT_ROOT, opts.dataDir ?? '.data/cluster');
+  const logDir = path.join(dataDir, 'logs');
+  const started: ManagedChild[][] = [];
+  try {
+    const binaries = await ensureTemporalServer(log, { ui: opts.uiPort !== false });
+
+    let databaseUrl = opts.databaseUrl;
+    let postgres: ManagedChild | undefined;
+    if (databaseUrl) {
+      await ensureDatabases(databaseUrl, [new URL(databaseUrl).pathname.slice(1)]);
+    } else {
+      const own = await startOwnPostgres(dataDir, await freePort(), logDir, log);
+      postgres = own.process;
+      started.push([postgres]);
+      databaseUrl = own.url;
+    }
+
+    await setUpTemporalSchemas(binaries.sqlTool, databaseUrl, log);
+    const ports = await temporalPorts(await choosePort('Temporal', opts.temporalPort, 7233));
+    const temporalAddress = `127.0.0.1:${ports.frontend}`;
+    const temporal = temporalServerProcess({ binaries, databaseUrl, ports, namespace: NAMESPACE, logDir, log });
+    await temporal.start();
+    started.push([temporal]);
+
+    let uiUrl: string | undefined;
+    if (opts.uiPort !== false && binaries.uiServer) {
+      const uiPort = await choosePort('Temporal UI', opts.uiPort, 8080);
+      const ui = temporalUiProcess(binaries.uiServer, uiPort, temporalAddress, NAMESPACE, logDir, log);
+      await ui.start();
+      started.push([ui]);
+      uiUrl = `http://127.0.0.1:${uiPort}`;
+    }
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      // Four abono processes beside Temporal's pools on one PostgreSQL (README: Running it like production).
+      DATABASE_POOL_SIZE: '10',
+      ...opts.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
+    };
+    const base = opts.apiBasePort ?? 3000;
+    const apiPorts = Array.from({ length: opts.apiCount }, (_, i) => base + i);
+    for (const port of apiPorts) if (!(await portFree(port))) throw new Error(`API: port ${port} is in use`);
+
+    let adminKey: string | undefined;
+    const apis = apiPorts.map((port, i) => apiProcess({ index: i + 1, port, env, logDir, log, onAdminKey: (key) => (adminKey ??= key) }));
+    const workers: ManagedChild[] = [];
+    for (let i = 0; i < opts.workerCount; i++) workers.push(workerProcess({ index: i + 1, metricsPort: await freePort(), env, logDir, log }));
+    const abono = [...apis, ...workers];
+    started.push(abono);
+    const [first, ...rest] = abono;
+    if (first) await first.start();
+    await Promise.all(rest.map((p) => p.start()));
+
+    const stopGroups = [...started].reverse();
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrls: apiPorts.map((port) => `http://127.0.0.1:${port}`),
+      temporalAddress,
+      uiUrl,
+      databaseUrl,
+      adminKey,
+      temporal,
+      apis,
+      workers,
+      postgres,
+      stop: () => (stopping ??= stopInOrder(stopGroups, log)),
+    };
+  } catch (err) {
+    await stopInOrder([...started].reverse(), log);
+    throw err;
+  }
 }

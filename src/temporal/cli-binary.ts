@@ -5,7 +5,7 @@ import path from 'node:path';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
-function onPath(cmd: string): string | undefined {
+export function onPath(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, cmd);
     if (dir && fs.existsSync(candidate)) return candidate;
@@ -13,7 +13,7 @@ function onPath(cmd: string): string | undefined {
   return undefined;
 }
 
-function goBinDir(go: string): string {
+export function goBinDir(go: string): string {
   const r = spawnSync(go, ['env', 'GOBIN', 'GOPATH'], { encoding: 'utf8' });
   const [gobin, gopath] = r.stdout.split('\n');
   return gobin?.trim() || path.join(gopath?.trim() || path.join(os.homedir(), 'go'), 'bin');
@@ -39,26 +39,36 @@ export function findTemporalCli(configured?: string): string | undefined {
 }
 
 /**
- * Installs the CLI with `go install` (cached by Go afterwards). Returns undefined when Go
- * is missing: the caller then falls back to the SDK's own dev-server download.
+ * `go install`s the given modules (Go caches the build; later runs are quick) into binDir
+ * (default: Go's bin folder), logging progress every 30 s. Returns binDir.
  */
-export async function installTemporalCli(log: (msg: string) => void = console.log): Promise<string | undefined> {
-  const go = onPath('go');
-  if (!go) return undefined;
-  log(`Temporal CLI not found: building ${TEMPORAL_CLI_MODULE} with Go (first time only, takes a few minutes)...`);
+export async function goInstall(go: string, modules: string[], what: string, log: (msg: string) => void, binDir?: string): Promise<string> {
+  log(`${what} not found: building ${modules.join(' ')} with Go (first time only, takes a few minutes)...`);
   const started = Date.now();
-  const ticker = setInterval(() => log(`  still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)}s)...`), 30_000);
+  const ticker = setInterval(() => log(`  still building ${what} (${Math.round((Date.now() - started) / 1000)}s)...`), 30_000);
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const env = binDir ? { ...process.env, GOBIN: binDir } : process.env;
+      const child = spawn(go, ['install', ...modules], { stdio: ['ignore', 'inherit', 'inherit'], env });
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install exited with ${code}`))));
     });
   } finally {
     clearInterval(ticker);
   }
-  const bin = path.join(goBinDir(go), 'temporal');
-  log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)}s: ${bin}`);
+  log(`${what} built in ${Math.round((Date.now() - started) / 1000)}s`);
+  return binDir ?? goBinDir(go);
+}
+
+/**
+ * Installs the CLI with `go install` (cached by Go afterwards). Returns undefined when Go
+ * is missing: the caller then falls back to the SDK's own dev-server download.
+ */
+export async function installTemporalCli(log: (msg: string) => void = console.log): Promise<string | undefined> {
+  const go = onPath('go');
+  if (!go) return undefined;
+  const bin = path.join(await goInstall(go, [TEMPORAL_CLI_MODULE], 'Temporal CLI', log), 'temporal');
+  log(`Temporal CLI: ${bin}`);
   return bin;
 }
 
