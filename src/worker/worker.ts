@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkflowCode, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from '../logger';
@@ -7,6 +8,11 @@ import { instrumentActivities } from '../observability/activities';
 import { freePort, setSdkMetricsUrl } from '../observability/metrics';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Written by `npm run build` into dist/ (scripts/build-assets.ts). */
+export const BUILT_WORKFLOW_BUNDLE = 'workflow-bundle.js';
+/** Compiled, this file is dist/src/worker/worker.js and the bundle dist/workflow-bundle.js; run from its sources there is none. */
+const builtBundlePath = path.resolve(__dirname, '../..', BUILT_WORKFLOW_BUNDLE);
 
 /** The workflow code is bundled once per process and shared by every worker in it. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -70,7 +76,8 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    // Built at build time when there is one; bundled now (once per process) otherwise.
+    workflowBundle: fs.existsSync(builtBundlePath) ? { codePath: builtBundlePath } : await workflowBundle(),
     activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts) }, opts.log),
     // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
     shutdownGraceTime: '10 seconds',
