@@ -20,7 +20,7 @@ export const TEMPORAL_DYNAMIC_CONFIG_FILE = path.join(TEMPORAL_CONFIG_DIR, 'dyna
 export const TEMPORAL_UI_CONFIG_DIR = path.join(PROJECT_ROOT, 'deploy/temporal-ui');
 
 /** Where Temporal keeps its data: the server and user of the cluster's DATABASE_URL. */
-function dbEnv(databaseUrl: string): Record<string, string> {
+export function temporalDbEnv(databaseUrl: string): Record<string, string> {
   const u = new URL(databaseUrl);
   return {
     TEMPORAL_DB_HOST: u.hostname,
@@ -37,7 +37,7 @@ function dbEnv(databaseUrl: string): Record<string, string> {
 export async function setUpTemporalSchemas(sqlTool: string, databaseUrl: string, log: (line: string) => void): Promise<void> {
   const created = await ensureDatabases(databaseUrl, TEMPORAL_DATABASES);
   if (created.length) log(`created databases ${created.join(', ')}`);
-  const db = dbEnv(databaseUrl);
+  const db = temporalDbEnv(databaseUrl);
   const run = promisify(execFile);
   for (const [database, schema] of [['temporal', 'postgresql/v12/temporal'], ['temporal_visibility', 'postgresql/v12/visibility']]) {
     // The password goes through the environment, not the command line (ps shows that).
@@ -132,7 +132,7 @@ export function temporalServerProcess(opts: TemporalServerOptions): ManagedChild
     name: 'temporal',
     command: opts.binaries.server,
     args: ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', TEMPORAL_CONFIG_ENV, '--allow-no-auth', 'start'],
-    env: { ...process.env, ...dbEnv(opts.databaseUrl), ...opts.ports.env, TEMPORAL_DYNAMIC_CONFIG_FILE },
+    env: { ...process.env, ...temporalDbEnv(opts.databaseUrl), ...opts.ports.env, TEMPORAL_DYNAMIC_CONFIG_FILE },
     logFile: path.join(opts.logDir, 'temporal.log'),
     readyTimeoutMs: 120_000,
     log: opts.log,

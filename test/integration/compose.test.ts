@@ -9,6 +9,8 @@ import { Client } from 'pg';
 import YAML from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config';
 import { hashApiKey } from '../../src/services/api-keys';
+import { TEMPORAL_DATABASES } from '../../src/cluster/postgres';
+import { TEMPORAL_CONFIG_DIR, TEMPORAL_CONFIG_ENV, TEMPORAL_DYNAMIC_CONFIG_FILE, temporalDbEnv, temporalPorts } from '../../src/cluster/temporal';
 import { searchAttributeArgs, searchAttributeKeys } from '../../src/temporal/search-attributes';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -88,9 +90,11 @@ describe('docker-compose.yml agrees with the app', () => {
   const appServices = { api: { runApi: true, runWorker: false }, worker: { runApi: false, runWorker: true } } as const;
 
   it('has the production-shaped stack', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'postgres', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'postgres', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker']);
     expect(services.postgres.image).toMatch(/^postgres:16/);
-    expect(services.temporal.image).toMatch(/^temporalio\/auto-setup:/);
+    // The plain server, configured by deploy/temporal (below), not the auto-setup demo image.
+    expect(services.temporal.image).toBe('temporalio/server:1.29.1');
+    expect(services['temporal-schema'].image).toMatch(/^temporalio\/admin-tools:1\.29\.1-/);
     expect(services['temporal-setup'].image).toMatch(/^temporalio\/admin-tools:/);
     expect(services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
   });
@@ -130,13 +134,15 @@ describe('docker-compose.yml agrees with the app', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).toMatch(/^FROM node:20|ARG NODE_IMAGE=node:20/m);
     expect(dockerfile).toMatch(/npm install --omit=dev/);
-    // What the split-entry-point tests below run, too.
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "--import", "tsx"\]$/m);
+    // Compiled JavaScript (npm run build), not tsx.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node"\]$/m);
+    expect(dockerfile).not.toMatch(/tsx/);
     for (const [name, entry] of [['api', 'src/api/main.ts'], ['worker', 'src/worker/main.ts']]) {
       const build = services[name].build;
       const context = typeof build === 'string' ? build : build?.context;
       expect(context).toBe('.');
-      expect(asArray(services[name].command)).toEqual([entry]);
+      expect(asArray(services[name].command)).toEqual([`dist/${entry.replace(/\.ts$/, '.js')}`]);
       expect(fs.existsSync(path.join(ROOT, entry))).toBe(true);
     }
   });
@@ -153,6 +159,10 @@ describe('docker-compose.yml agrees with the app', () => {
 
   it('TEMPORAL_ADDRESS points at the temporal service and its frontend port', () => {
     expect(portsOf('temporal').map((p) => p.target)).toContain('7233');
+    // Temporal and its UI are not public (DESIGN: trust boundary): published on this host only.
+    for (const name of ['temporal', 'temporal-ui']) {
+      for (const p of services[name].ports ?? []) expect([name, String(p)]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+    }
     for (const name of ['api', 'worker', 'temporal-ui', 'temporal-setup']) {
       const address = environmentOf(name).TEMPORAL_ADDRESS;
       expect([name, address]).toEqual([name, 'temporal:7233']);
@@ -161,12 +171,19 @@ describe('docker-compose.yml agrees with the app', () => {
     expect(new URL(environmentOf('api').TEMPORAL_UI_URL).port).toBe('8080');
   });
 
-  it('temporal runs on the postgres service with its credentials', () => {
+  it('temporal and its schema setup run on the postgres service with its credentials, in databases the init SQL creates', () => {
     const t = environmentOf('temporal');
+    const schema = environmentOf('temporal-schema');
     const pg = environmentOf('postgres');
-    expect(t).toMatchObject({ DB: 'postgres12', DB_PORT: '5432', POSTGRES_SEEDS: 'postgres' });
-    expect(t.POSTGRES_USER).toBe(pg.POSTGRES_USER);
-    expect(t.POSTGRES_PWD).toBe(pg.POSTGRES_PASSWORD);
+    expect(t).toMatchObject({ TEMPORAL_DB_HOST: 'postgres', TEMPORAL_DB_PORT: '5432', TEMPORAL_DB_USER: pg.POSTGRES_USER, TEMPORAL_DB_PASSWORD: pg.POSTGRES_PASSWORD });
+    expect(schema).toMatchObject({ SQL_PLUGIN: 'postgres12', SQL_HOST: 'postgres', SQL_PORT: '5432', SQL_USER: pg.POSTGRES_USER, SQL_PASSWORD: pg.POSTGRES_PASSWORD });
+    const created = [...read('deploy/postgres-init.sql').matchAll(/^\s*CREATE DATABASE\s+"?([A-Za-z_][\w]*)"?/gim)].map((m) => m[1]);
+    expect(created).toEqual(expect.arrayContaining([...TEMPORAL_DATABASES]));
+    // The schema setup covers both, idempotently (setup at 0.0, then upgrade to the tool's version).
+    const script = [...asArray(services['temporal-schema'].entrypoint), ...asArray(services['temporal-schema'].command)].join('\n');
+    expect(script).toContain('temporal:postgresql/v12/temporal temporal_visibility:postgresql/v12/visibility');
+    expect(script).toContain('setup-schema -v 0.0');
+    expect(script).toContain('update-schema --schema-name');
   });
 
   it("DATABASE_URL is the postgres service, with its credentials, and a database the init SQL creates", () => {
@@ -212,7 +229,8 @@ describe('docker-compose.yml agrees with the app', () => {
   });
 
   it('services depend on what they need, with a healthcheck wherever one is awaited', () => {
-    expect(dependsOn('temporal')).toEqual({ postgres: 'service_healthy' });
+    expect(dependsOn('temporal')).toEqual({ postgres: 'service_healthy', 'temporal-schema': 'service_completed_successfully' });
+    expect(dependsOn('temporal-schema')).toEqual({ postgres: 'service_healthy' });
     expect(dependsOn('temporal-setup')).toMatchObject({ temporal: expect.any(String) });
     expect(dependsOn('temporal-ui')).toMatchObject({ temporal: expect.any(String) });
     for (const name of ['api', 'worker']) {
@@ -243,6 +261,45 @@ describe('docker-compose.yml agrees with the app', () => {
       done.add(s);
     };
     Object.keys(services).forEach(visit);
+  });
+});
+
+describe("Temporal's config files: the same in docker-compose.yml and npm run cluster", () => {
+  const mounts = (services.temporal.volumes ?? []).map((v) => {
+    const [source, target, mode] = typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target, undefined];
+    return { source: path.resolve(ROOT, source), target, mode };
+  });
+  const configFiles = fs.readdirSync(TEMPORAL_CONFIG_DIR).map((f) => path.join(TEMPORAL_CONFIG_DIR, f));
+  const command = asArray(services.temporal.command).join('\n');
+  /** The variables the server's config template reads. */
+  const templateVariables = new Set([...fs.readFileSync(path.join(TEMPORAL_CONFIG_DIR, `${TEMPORAL_CONFIG_ENV}.yaml`), 'utf8').matchAll(/env "([A-Z0-9_]+)"/g)].map((m) => m[1]));
+
+  it('mounts exactly the files of deploy/temporal, read-only, into one folder', () => {
+    expect(TEMPORAL_CONFIG_DIR).toBe(path.join(ROOT, 'deploy/temporal'));
+    expect(mounts.map((m) => m.source).sort()).toEqual([...configFiles].sort());
+    for (const m of mounts) {
+      expect([m.target, m.mode]).toEqual([expect.stringMatching(/^\/etc\/temporal\/abono\//), 'ro']);
+      // The same file name inside the container as in the repository.
+      expect(path.posix.basename(m.target)).toBe(path.basename(m.source));
+    }
+  });
+
+  it('starts the server from that folder, with the config the cluster uses and its dynamic config', () => {
+    expect(command).toMatch(new RegExp(`temporal-server --root / --config /etc/temporal/abono --env ${TEMPORAL_CONFIG_ENV} --allow-no-auth start`));
+    const dynamic = mounts.find((m) => m.source === TEMPORAL_DYNAMIC_CONFIG_FILE);
+    expect(dynamic).toBeDefined();
+    expect(environmentOf('temporal').TEMPORAL_DYNAMIC_CONFIG_FILE).toBe(dynamic!.target);
+    expect(templateVariables).toContain('TEMPORAL_DYNAMIC_CONFIG_FILE');
+  });
+
+  it('sets only variables the config template reads, in compose and in npm run cluster', async () => {
+    const composeVars = [...Object.keys(environmentOf('temporal')), ...[...command.matchAll(/export ((?:[A-Z_]+="[^"]*" ?)+)/g)].flatMap((m) => [...m[1].matchAll(/([A-Z_]+)=/g)].map((v) => v[1]))];
+    expect(composeVars.filter((v) => !templateVariables.has(v))).toEqual([]);
+    expect(composeVars).toEqual(expect.arrayContaining(['TEMPORAL_BIND_IP', 'TEMPORAL_BROADCAST_ADDRESS', 'TEMPORAL_DB_PASSWORD']));
+    const cluster = { ...temporalDbEnv('postgres://u:p@127.0.0.1:5432/abono'), ...(await temporalPorts(27233)).env };
+    expect(Object.keys(cluster).filter((v) => !templateVariables.has(v))).toEqual([]);
+    // Every port the template lets the environment choose, the cluster chooses.
+    expect([...templateVariables].filter((v) => /_PORT$/.test(v) && !/_DB_PORT$/.test(v)).sort()).toEqual(Object.keys(cluster).filter((v) => /_PORT$/.test(v) && v !== 'TEMPORAL_DB_PORT').sort());
   });
 });
 
@@ -367,7 +424,7 @@ describe('split entry points', () => {
     expect(lines[0]).toContain(missing);
   });
 
-  // As the image runs them (ENTRYPOINT node --import tsx): one process that gets the signal itself.
+  // One process that gets the signal itself, as in the image (which runs them compiled; here from their sources).
   it.each([
     ['src/api/main.ts', /API:\s+(http:\/\/\S+)\/v1/],
     ['src/worker/main.ts', /"msg":"worker running"/],
