@@ -26,7 +26,7 @@ export async function waitTerminalOverApi(apiUrls: string[], apiKey: string, pay
   const read = async (id: string) => {
     const api = apiUrls[turn++ % apiUrls.length];
     try {
-      const res = await fetch(`${api}/v1/payments/${id}`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${api}/payments/${id}`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
       if (res.status === 200) statuses.set(id, ((await res.json()) as { status: string }).status);
       else statuses.set(id, `HTTP ${res.status}`);
     } catch {

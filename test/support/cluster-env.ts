@@ -62,6 +62,8 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 60_000): P
 
 export async function startTestCluster(env: Record<string, string> = {}): Promise<TestCluster> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'abono-cluster-'));
+  // PostgreSQL runs as its own user when the suite runs as root: it must reach its folder.
+  fs.chmodSync(dataDir, 0o755);
   const logFile = path.join(os.tmpdir(), `abono-cluster-${process.pid}-${path.basename(dataDir)}.log`);
   const log = fs.createWriteStream(logFile);
   process.stderr.write(`[cluster suite] data in ${dataDir}, log in ${logFile}\n`);

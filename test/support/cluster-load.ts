@@ -63,7 +63,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One POST /v1/payments; a connection error or timeout is status 0. */
 async function post(apiUrl: string, apiKey: string, spec: PaymentSpec, timeoutMs: number): Promise<{ status: number; body?: any; error?: string }> {
   try {
-    const res = await fetch(`${apiUrl}/v1/payments`, {
+    const res = await fetch(`${apiUrl}/payments`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': spec.key },
       body: JSON.stringify({ creditId: spec.creditId, amount: spec.amount, paymentDate: PAYMENT_DATE }),

@@ -50,12 +50,14 @@ export async function finishedChunks(ds: DataSource, runId: string): Promise<num
 
 /**
  * Which worker ran each finished chunk: the identity (pid@host) on each recalculateChunk's
- * ActivityTaskStarted event in the batch's Temporal history. Returns identity → chunks.
+ * ActivityTaskStarted event in the batch's Temporal history: identity → chunks, and how many
+ * chunks finished on a later attempt (one a killed worker had in hand).
  */
-export async function chunkWorkers(client: Client, runId: string): Promise<Record<string, number>> {
+export async function chunkWorkers(client: Client, runId: string): Promise<{ byWorker: Record<string, number>; retried: number }> {
   const history = await client.workflow.getHandle(runId).fetchHistory();
   const chunkScheduled = new Set<string>();
   const out: Record<string, number> = {};
+  let retried = 0;
   for (const e of history.events ?? []) {
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === 'recalculateChunk') chunkScheduled.add(String(e.eventId));
@@ -63,10 +65,11 @@ export async function chunkWorkers(client: Client, runId: string): Promise<Recor
     if (started && chunkScheduled.has(String(started.scheduledEventId))) {
       const who = started.identity ?? 'unknown';
       out[who] = (out[who] ?? 0) + 1;
+      if ((started.attempt ?? 1) > 1) retried++;
     }
   }
-  return out;
+  return { byWorker: out, retried };
 }
 
 /** The worker pids named by those identities (the SDK's default identity is pid@host). */
-export const pidsOf = (identities: Record<string, number>) => Object.keys(identities).map((id) => Number(id.split('@')[0]));
+export const pidOf = (identity: string) => Number(identity.split('@')[0]);
