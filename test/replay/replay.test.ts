@@ -19,7 +19,7 @@ describe('recorded workflow histories replay with the current code', () => {
   const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
   it('has a recorded history for each path', () => {
-    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'reversal.json']);
+    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'recalculation-review.json', 'reversal.json']);
   });
 
   it.each(files)('%s', async (file) => {
