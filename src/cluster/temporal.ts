@@ -60,7 +60,9 @@ export interface TemporalPorts {
  * so they stay below 32768.
  */
 export async function temporalPorts(frontendPort: number): Promise<TemporalPorts> {
-  const membershipBase = frontendPort - 300 > 1024 && frontendPort < 32768 ? frontendPort - 300 : 6933;
+  // Below 32768 whatever the frontend's port, and a different range for a different frontend,
+  // so that two clusters starting at once do not reach for the same membership ports.
+  const membershipBase = frontendPort - 300 >= 1024 && frontendPort - 300 < 32760 ? frontendPort - 300 : 6000 + ((frontendPort - 300) % 26000);
   const layout: Array<[string, number]> = [
     ['HISTORY', frontendPort + 1],
     ['MATCHING', frontendPort + 2],
