@@ -12,7 +12,8 @@ const ROOT = path.resolve(DIST, '..');
 async function main() {
   if (path.basename(DIST) !== 'dist') throw new Error('run build-assets compiled, from dist/scripts (npm run build)');
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(DIST, 'src/workflows') });
+  const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error };
+  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(DIST, 'src/workflows'), logger: quiet as never });
   fs.writeFileSync(path.join(DIST, BUILT_WORKFLOW_BUNDLE), code);
   console.log(`workflow bundle: dist/${BUILT_WORKFLOW_BUNDLE} (${Math.round(code.length / 1024)} KiB, ${Date.now() - started} ms)`);
   fs.cpSync(path.join(ROOT, 'src/api/dashboard'), path.join(DIST, 'src/api/dashboard'), { recursive: true });
