@@ -3,7 +3,7 @@ import { paymentIdForKey } from '../../src/services/payments';
 import { expectNothingLost } from '../support/cluster-checks';
 import { burstOnNewCredits, createCredits, report, sharedCluster } from '../support/cluster-env';
 import { submitWithRetry, tally } from '../support/cluster-load';
-import { chunkWorkers, finishedChunks, makeDrift, pidOf, startBatch, waitBatch } from '../support/cluster-recalc';
+import { chunksOn, finishedChunkRuns, finishedChunks, makeDrift, pidOf, startBatch, untilChunkInFlight, untilChunksOnAll, waitBatch } from '../support/cluster-recalc';
 
 // One topology (Temporal's server, 2 APIs, 2 workers, embedded PostgreSQL) for the file's
 // scenarios; each starts with every process up, and works on credits of its own.
@@ -67,19 +67,13 @@ describe('the cluster under process faults, 500 payments over both APIs each', (
       const { credits, specs, burst } = await burstOnNewCredits(tc, 100);
       const runId = await startBatch(tc, { mode: 'CORRECT', creditIds: batchCredits });
       const temporal = await tc.temporal();
-      const workerPids = tc.cluster.workers.map((w) => w.pid);
+      const workerPids = tc.cluster.workers.map((w) => w.pid!);
 
-      // Mid-batch (a fifth of the chunks done), once both workers have run chunks: kill the busier one.
-      const chunksOn = (seen: { byWorker: Record<string, number> }, pid?: number) =>
-        Object.entries(seen.byWorker).reduce((n, [identity, chunks]) => n + (pidOf(identity) === pid ? chunks : 0), 0);
-      const deadline = Date.now() + 120_000;
-      let seen = await chunkWorkers(temporal, runId);
-      while (!workerPids.every((pid) => chunksOn(seen, pid) > 0) || chunksOn(seen, workerPids[0]) + chunksOn(seen, workerPids[1]) < 20) {
-        if (Date.now() > deadline) throw new Error(`chunks did not run on both workers ${workerPids}: ${JSON.stringify(seen)}`);
-        await sleep(100);
-        seen = await chunkWorkers(temporal, runId);
-      }
-      const victim = tc.cluster.workers.reduce((a, b) => (chunksOn(seen, b.pid) > chunksOn(seen, a.pid) ? b : a));
+      // Mid-batch: once both workers have finished chunks and a fifth are done, kill the worker
+      // that has a chunk in hand at that moment: that chunk must run again elsewhere, counted once.
+      await untilChunksOnAll(temporal, runId, workerPids, 20);
+      const inFlight = await untilChunkInFlight(temporal, runId, workerPids);
+      const victim = tc.cluster.workers.find((w) => w.pid === pidOf(inFlight.identity))!;
       const victimPid = victim.pid;
       await victim.kill('SIGKILL');
       const chunksAtKill = await finishedChunks(ds, runId);
@@ -91,12 +85,17 @@ describe('the cluster under process faults, 500 payments over both APIs each', (
       expect(await finishedChunks(ds, runId)).toBe(100);
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'credit.recalculated' AND details->>'runId' = $1`, [runId]);
       expect(n).toBe(drifted.length);
-      const ranOn = await chunkWorkers(temporal, runId);
-      expect(workerPids.map((pid) => chunksOn(ranOn, pid) > 0)).toEqual([true, true]);
+      const runs = await finishedChunkRuns(temporal, runId);
+      expect(runs).toHaveLength(100);
+      expect(workerPids.map((pid) => chunksOn(runs, pid) > 0)).toEqual([true, true]);
+      // The chunk the victim had in hand finished on a later attempt, on the other worker (unless it finished just before the kill).
+      const interrupted = runs.find((r) => r.activityId === inFlight.activityId)!;
+      const rerun = interrupted.attempt > inFlight.attempt;
+      if (rerun) expect(pidOf(interrupted.identity)).not.toBe(victimPid);
 
       await victim.start();
       const figures = await expectNothingLost(tc, specs, await burst.done, credits);
-      report('recalculation with a worker SIGKILL', { runId, drifted: drifted.length, victimPid, chunksAtKill, chunksPerWorker: ranOn.byWorker, chunksRetried: ranOn.retried, workerPids, ...figures });
+      report('recalculation with a worker SIGKILL', { runId, drifted: drifted.length, victimPid, chunksAtKill, chunksPerWorker: workerPids.map((pid) => chunksOn(runs, pid)), workerPids, inFlightChunkRerun: rerun, ...figures });
     } finally {
       await ds.destroy();
     }

@@ -48,28 +48,60 @@ export async function finishedChunks(ds: DataSource, runId: string): Promise<num
   return n;
 }
 
-/**
- * Which worker ran each finished chunk: the identity (pid@host) on each recalculateChunk's
- * ActivityTaskStarted event in the batch's Temporal history: identity → chunks, and how many
- * chunks finished on a later attempt (one a killed worker had in hand).
- */
-export async function chunkWorkers(client: Client, runId: string): Promise<{ byWorker: Record<string, number>; retried: number }> {
-  const history = await client.workflow.getHandle(runId).fetchHistory();
-  const chunkScheduled = new Set<string>();
-  const out: Record<string, number> = {};
-  let retried = 0;
-  for (const e of history.events ?? []) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'recalculateChunk') chunkScheduled.add(String(e.eventId));
-    const started = e.activityTaskStartedEventAttributes;
-    if (started && chunkScheduled.has(String(started.scheduledEventId))) {
-      const who = started.identity ?? 'unknown';
-      out[who] = (out[who] ?? 0) + 1;
-      if ((started.attempt ?? 1) > 1) retried++;
-    }
-  }
-  return { byWorker: out, retried };
+/** One finished chunk: its activity, the worker (identity pid@host) and attempt that finished it. */
+export interface ChunkRun {
+  activityId: string;
+  identity: string;
+  attempt: number;
 }
 
-/** The worker pids named by those identities (the SDK's default identity is pid@host). */
+/** Every finished recalculateChunk of the batch, from the ActivityTaskStarted events of its Temporal history. */
+export async function finishedChunkRuns(client: Client, runId: string): Promise<ChunkRun[]> {
+  const history = await client.workflow.getHandle(runId).fetchHistory();
+  const chunkIds = new Map<string, string>();
+  const runs: ChunkRun[] = [];
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'recalculateChunk') chunkIds.set(String(e.eventId), scheduled.activityId ?? '');
+    const started = e.activityTaskStartedEventAttributes;
+    const activityId = started ? chunkIds.get(String(started.scheduledEventId)) : undefined;
+    if (started && activityId !== undefined) runs.push({ activityId, identity: started.identity ?? 'unknown', attempt: started.attempt ?? 1 });
+  }
+  return runs;
+}
+
+/** A chunk a worker is running right now (Temporal's pending activities), if any. */
+export async function chunkInFlight(client: Client, runId: string): Promise<ChunkRun | undefined> {
+  const { raw } = await client.workflow.getHandle(runId).describe();
+  // State 2 is PENDING_ACTIVITY_STATE_STARTED: a worker has it in hand.
+  const running = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'recalculateChunk' && Number(a.state) === 2 && a.lastWorkerIdentity);
+  return running ? { activityId: running.activityId ?? '', identity: running.lastWorkerIdentity!, attempt: running.attempt ?? 1 } : undefined;
+}
+
+/** The worker pid an identity names (the SDK's default identity is pid@host). */
 export const pidOf = (identity: string) => Number(identity.split('@')[0]);
+
+/** How many of these chunks each worker finished, by pid. */
+export const chunksOn = (runs: ChunkRun[], pid?: number) => runs.filter((r) => pidOf(r.identity) === pid).length;
+
+/** Polls the batch's history until every one of these workers has finished a chunk and `atLeast` are finished. */
+export async function untilChunksOnAll(client: Client, runId: string, pids: number[], atLeast: number, timeoutMs = 120_000): Promise<ChunkRun[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const runs = await finishedChunkRuns(client, runId);
+    if (runs.length >= atLeast && pids.every((pid) => chunksOn(runs, pid) > 0)) return runs;
+    if (Date.now() > deadline) throw new Error(`after ${timeoutMs} ms, ${runs.length} chunks finished, by worker: ${JSON.stringify(pids.map((pid) => chunksOn(runs, pid)))}`);
+    await sleep(100);
+  }
+}
+
+/** Polls until one of these workers has a chunk in hand; returns it. */
+export async function untilChunkInFlight(client: Client, runId: string, pids: number[], timeoutMs = 60_000): Promise<ChunkRun> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const running = await chunkInFlight(client, runId);
+    if (running && pids.includes(pidOf(running.identity))) return running;
+    if (Date.now() > deadline) throw new Error(`no chunk in a worker's hands for ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
