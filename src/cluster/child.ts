@@ -71,7 +71,9 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   for (;;) {
     const reason = abort?.();
     if (reason) throw new Error(`${what}: ${reason}`);
-    if (await check().catch(() => false)) return;
+    // One check that hangs (a port that accepts but never answers) must not outlast the deadline.
+    const timedOut = sleep(Math.min(10_000, Math.max(1000, deadline - Date.now()))).then(() => false);
+    if (await Promise.race([check().catch(() => false), timedOut])) return;
     if (Date.now() > deadline) throw new Error(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(intervalMs);
   }

