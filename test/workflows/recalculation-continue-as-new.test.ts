@@ -9,13 +9,14 @@ import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { searchAttributeKeys } from '../../src/temporal/search-attributes';
 import type { RecalculationInput } from '../../src/workflows/types';
 import { creditBook, creditId, FIRST_ID } from './recalculation-book';
-import { eventually, openSandbox, Sandbox } from './sandbox';
+import { eventually, openSandbox, quietRuntime, Sandbox } from './sandbox';
 
 const SUGGEST_AFTER_EVENTS = 40;
 
 let env: TestWorkflowEnvironment;
 let sandbox: Sandbox;
 beforeAll(async () => {
+  quietRuntime();
   const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH || undefined);
   env = await TestWorkflowEnvironment.createLocal({
     server: {

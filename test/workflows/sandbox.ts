@@ -54,14 +54,20 @@ export interface Sandbox {
 }
 
 /**
+ * The SDK logs warnings and up: its per-worker lifecycle lines would bury a failure's
+ * output. Once per process (Jest runs each file in its own), before any connection.
+ */
+export function quietRuntime() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/**
  * Connects to a Temporal server (the suite's dev server unless `env` is given), bundles the
  * workflows once (instrumented when coverage is on) and hands out workers per test.
  */
 export async function openSandbox(env?: TestWorkflowEnvironment): Promise<Sandbox> {
   const ownEnv = !env;
-  // Warnings and up: the SDK's per-worker lifecycle lines would bury a failure's output.
-  // Once per process (Jest runs each file in its own), before any connection is made.
-  if (!env) Runtime.install({ logger: new DefaultLogger('WARN') });
+  if (!env) quietRuntime();
   env ??= await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS, namespace: 'default' });
   const coverage = new WorkflowCoverage();
   const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode(coverage.augmentBundleOptions({ workflowsPath: WORKFLOWS_DIR, logger: quiet as never }));
