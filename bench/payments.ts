@@ -1,11 +1,14 @@
 // npm run bench:payments -- --credits K --payments M --concurrency C      (closed loop)
 // npm run bench:payments -- --credits K --rate R --seconds S              (open loop)
+// add --cluster [--api 2 --workers 2] for npm run cluster's topology instead of the dev server
 //
 // The full durable path (HTTP → update-with-start → workflow → local activities → PostgreSQL),
-// measured beside two references on the same machine in the same run: (a) the same payments
+// measured beside the engine's floor (empty workflows by update-with-start on the same Temporal,
+// same concurrency or arrival rate: bench/floor) and two references on the same machine in
+// the same run: (a) the same payments
 // applied by the same database steps in plain transactions, no Temporal and no HTTP; (b) the
 // database's own limit for a single-row UPDATE transaction (pgbench, or a Node loop without it).
-import { ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,13 +23,9 @@ import { createCredit } from '../src/services/credits';
 import { paymentIdForKey } from '../src/services/payments';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { createApiKey } from '../src/services/api-keys';
-import { startDevServer } from '../src/temporal/dev-server';
-import { cpuMsPer, cpuSnapshot, freshBenchDatabase, percentile, pidsMatching, spawnAbonoProcess, stopProcess, runBenchmark } from './stack';
-
-interface Sample {
-  ms: number;
-  status: number;
-}
+import { startClusterEngine, startDevServerEngine } from './engines';
+import { drive, latency, type Load, measureFloor } from './floor/run';
+import { cpuMsPer, cpuSnapshot, pidsMatching, runBenchmark } from './stack';
 
 /** Payment i goes to a credit drawn so that a few credits receive many payments. */
 function creditFor(i: number, credits: string[]): string {
@@ -43,22 +42,6 @@ async function makeCredits(ds: DataSource, k: number): Promise<string[]> {
     ids.push(await createCredit(ds, { clientId: `bench-${i}`, principal: '900000000.00', interestRate: '0.01', installments: 24, startDate: '2026-01-01' }, 'bench'));
   }
   return ids;
-}
-
-async function pool<T>(n: number, concurrency: number, job: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await job(i);
-    }),
-  );
-  return out;
-}
-
-function latencyStats(samples: Sample[]) {
-  const ok = samples.filter((s) => s.status === 201).map((s) => s.ms).sort((a, b) => a - b);
-  return { p50: percentile(ok, 50), p95: percentile(ok, 95), p99: percentile(ok, 99), max: percentile(ok, 100) };
 }
 
 async function waitTerminal(ds: DataSource, ids: string[]) {
@@ -82,6 +65,7 @@ async function databaseLimit(databaseUrl: string, concurrency: number, rows: num
     fs.writeFileSync(script, `\\set id random(1, ${rows})\nUPDATE bench_rows SET n = n + 1 WHERE id = :id;\n`);
     const r = spawnSync('pgbench', ['-n', '-c', String(concurrency), '-j', '2', '-T', '10', '-f', script, '-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres', url.pathname.slice(1)], {
       encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) },
     });
     fs.rmSync(script, { force: true });
     const tps = /tps = ([\d.]+)/.exec(r.stdout)?.[1];
@@ -115,154 +99,94 @@ async function main() {
       seconds: { type: 'string', default: '30' },
       // split: the API and the worker in their own processes; single: both in one (npm start's layout)
       processes: { type: 'string', default: 'split' },
-      workers: { type: 'string', default: '1' },
+      workers: { type: 'string' },
+      // npm run cluster's topology instead of the dev server: Temporal's own server on PostgreSQL
+      cluster: { type: 'boolean', default: false },
+      api: { type: 'string', default: '2' },
     },
   });
   const k = Number(values.credits);
   const c = Number(values.concurrency);
-  const openLoop = values.rate !== undefined;
-  const rate = Number(values.rate ?? 0);
-  const m = openLoop ? Math.round(rate * Number(values.seconds)) : Number(values.payments);
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  const m = rate ? Math.round(rate * Number(values.seconds)) : Number(values.payments);
+  const load = rate ? { ratePerSecond: rate, count: m } : { concurrency: c, count: m };
 
-  // The server runs in child processes, as in production; this process only generates load.
-  const databaseUrl = await freshBenchDatabase('abono_bench_payments');
-  const ds = createDataSource(databaseUrl, 70);
-  await ds.initialize();
-  await runMigrations(ds);
-  const operatorKey = (await createApiKey(ds, 'bench-operator', 'operator')).key;
-  let temporalAddress = process.env.TEMPORAL_ADDRESS;
-  let stopTemporal: (() => Promise<void>) | undefined;
-  let temporalDb: string | undefined;
-  if (!temporalAddress) {
-    // A SQLite file in WAL mode, as `npm start` runs it: measured 21 payments/s against 15 with the
-    // in-memory database, whose shared cache serialises the server's writes.
-    temporalDb = path.join(os.tmpdir(), `abono-bench-temporal-${process.pid}.sqlite`);
-    const dev = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH || undefined, namespace: 'default', dbFilename: temporalDb, log: (msg) => process.stderr.write(`${msg}\n`) });
-    temporalAddress = dev.address;
-    stopTemporal = dev.stop;
-  }
-  const port = String(3900 + (process.pid % 1000));
-  const serverEnv = {
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_TASK_QUEUE: `bench-${process.pid}`,
-    PORT: port,
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_PER_MINUTE: '0',
-    PAYMENT_WAIT_MS: '10000',
-    RECALC_SCHEDULE_ENABLED: 'false',
-    DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
-  };
-  const children: ChildProcess[] = [];
-  if (values.processes === 'single') {
-    children.push(await spawnAbonoProcess('src/main.ts', serverEnv, 'abono is running'));
-  } else {
-    for (let i = 0; i < Number(values.workers); i++) children.push(await spawnAbonoProcess('src/worker/main.ts', { ...serverEnv, RUN_API: 'false' }, '"worker running"'));
-    children.push(await spawnAbonoProcess('src/api/main.ts', serverEnv, '"api listening"'));
-  }
-  const stack = { url: `http://127.0.0.1:${port}`, keys: { operator: operatorKey } };
+  // The servers run in child processes, as in production; this process generates load (and runs the floor's worker).
+  const engine = values.cluster
+    ? await startClusterEngine(Number(values.api), Number(values.workers ?? '2'))
+    : await startDevServerEngine(values.processes === 'single' ? 'single' : 'split', Number(values.workers ?? '1'));
+  const ds = createDataSource(engine.databaseUrl, 70);
   try {
+    await ds.initialize();
+    await runMigrations(ds);
+    const operatorKey = (await createApiKey(ds, 'bench-operator', 'operator')).key;
+    // First the engine's own ceiling: empty workflows by update-with-start, same load.
+    const floor = await measureFloor(engine.temporalAddress, load, engine.cpuGroups);
+
     const credits = await makeCredits(ds, k);
     const today = todayIn('UTC');
-    const post = async (i: number): Promise<Sample & { key: string }> => {
+    const keys: string[] = new Array(m);
+    const statusOf: number[] = new Array(m).fill(0);
+    const post = async (i: number, record = true): Promise<boolean> => {
       const key = randomUUID();
-      const t0 = performance.now();
-      try {
-        const res = await fetch(`${stack.url}/v1/payments`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${stack.keys.operator}`, 'content-type': 'application/json', 'idempotency-key': key },
-          body: JSON.stringify({ creditId: creditFor(i, credits), amount: amountFor(i), paymentDate: today }),
-        });
-        await res.arrayBuffer();
-        return { ms: performance.now() - t0, status: res.status, key };
-      } catch {
-        return { ms: performance.now() - t0, status: 0, key };
+      // Clients alternate between the APIs, as behind a load balancer.
+      const res = await fetch(`${engine.apiUrls[i % engine.apiUrls.length]}/v1/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ creditId: creditFor(i, credits), amount: amountFor(i), paymentDate: today }),
+      });
+      await res.arrayBuffer();
+      if (record) {
+        keys[i] = key;
+        statusOf[i] = res.status;
       }
+      return res.status === 201;
     };
-    // Warm-up: connections, caches, JIT.
-    await pool(200, 16, post);
+    await drive({ concurrency: 16, count: 200 }, (i) => post(i, false)); // warm-up: connections, caches, JIT
 
-    // CPU per payment by process: where the two cores go. PostgreSQL counts only this database's backends.
-    const dbName = new URL(databaseUrl).pathname.slice(1);
-    const temporalPort = temporalAddress.split(':').pop();
-    const cpuGroups = {
-      api: () => children.slice(-1).map((ch) => ch.pid!),
-      worker: () => (values.processes === 'single' ? [] : children.slice(0, -1).map((ch) => ch.pid!)),
-      temporal: () => pidsMatching((cmd) => cmd.includes('start-dev') && cmd.includes(`--port ${temporalPort} `)),
-      postgres: () => pidsMatching((cmd) => cmd.startsWith('postgres: ') && cmd.includes(` ${dbName} `)),
-      loadGenerator: () => [process.pid],
-    };
-    const cpu0 = cpuSnapshot(cpuGroups);
+    const cpu0 = cpuSnapshot(engine.cpuGroups);
     const t0 = performance.now();
-    let samples: Array<Sample & { key: string }>;
-    if (openLoop) {
-      // Arrivals at a fixed rate whatever the answers: queueing shows in the latency.
-      const started: Array<Promise<Sample & { key: string }>> = [];
-      for (let i = 0; i < m; i++) {
-        const due = t0 + (i * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        started.push(post(i));
-      }
-      samples = await Promise.all(started);
-    } else {
-      samples = await pool(m, c, post);
-    }
-    const ids = samples.filter((s) => s.status === 201 || s.status === 202).map((s) => paymentIdForKey(s.key));
+    const { samples } = await drive(load, (i) => post(i));
+    const statuses: Record<string, number> = {};
+    for (const status of statusOf) statuses[status] = (statuses[status] ?? 0) + 1;
+    const ids = keys.filter((key, i) => statusOf[i] === 201 || statusOf[i] === 202).map(paymentIdForKey);
     await waitTerminal(ds, ids);
     const fullSeconds = (performance.now() - t0) / 1000;
-    const fullCpu = cpuMsPer(cpu0, cpuSnapshot(cpuGroups), m);
+    const fullCpu = cpuMsPer(cpu0, cpuSnapshot(engine.cpuGroups), m);
     const consistency = await findInconsistentCredits(ds, { creditIds: credits });
 
-    // The server is stopped first: PostgreSQL allows 100 connections here.
-    await Promise.all(children.map(stopProcess));
-
-    // (a) The same payments through the same database steps, in plain transactions.
-    const plainCredits = await makeCredits(ds, k);
-    const steps = createPaymentActivities({ ds, timeZone: 'UTC' });
-    const plainGroups = { postgres: cpuGroups.postgres, node: cpuGroups.loadGenerator };
-    const plainCpu0 = cpuSnapshot(plainGroups);
-    const p0 = performance.now();
-    await pool(m, c, async (i) => {
-      const req = { paymentId: randomUUID(), creditId: creditFor(i, plainCredits), amount: amountFor(i), paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
-      const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
-      const verdict = await steps.validatePayment(req);
-      if (!verdict.ok) return;
-      await steps.persistPayment(req, wf);
-      await steps.applyPayment(req, wf);
-      await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
-    });
-    const plainSeconds = (performance.now() - p0) / 1000;
-    const plainCpu = cpuMsPer(plainCpu0, cpuSnapshot(plainGroups), m);
-
+    // The servers are stopped first: their pools would crowd the references' connections.
+    await engine.stopAbono();
+    const plain = await plainTransactions(ds, k, load, c);
     await ds.destroy();
-    const db = await databaseLimit(databaseUrl, c, Math.max(k, 1000));
+    const db = await databaseLimit(engine.databaseUrl, c, Math.max(k, 1000));
 
-    const statuses: Record<string, number> = {};
-    for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
     const fullRate = m / fullSeconds;
-    const plainRate = m / plainSeconds;
+    const fullLatency = latency(samples);
     console.log(
       JSON.stringify(
         {
           benchmark: 'payments',
-          mode: openLoop ? { openLoop: true, ratePerSecond: rate, seconds: Number(values.seconds) } : { openLoop: false, concurrency: c },
-          processes: values.processes === 'single' ? 'api+worker in one process' : `api process + ${values.workers} worker process(es)`,
+          engine: engine.name,
+          mode: rate ? { openLoop: true, ratePerSecond: rate, seconds: Number(values.seconds) } : { openLoop: false, concurrency: c },
           credits: k,
           payments: m,
+          floor,
           fullPath: {
             paymentsPerSecond: Math.round(fullRate),
-            latencyMsPostTo201: latencyStats(samples),
+            latencyMsPostTo201: fullLatency,
             answered202: statuses['202'] ?? 0,
-            errors: samples.filter((s) => ![201, 202].includes(s.status)).length,
+            errors: m - (statuses['201'] ?? 0) - (statuses['202'] ?? 0),
             statuses,
           },
           cpuMsPerPayment: fullCpu,
           consistency: { creditsChecked: consistency.scanned, inconsistent: consistency.inconsistent.length },
-          plainTransactions: { paymentsPerSecond: Math.round(plainRate), cpuMsPerPayment: plainCpu },
+          plainTransactions: plain,
           databaseSingleRowUpdate: db,
           ratios: {
-            fullToPlain: Math.round((fullRate / plainRate) * 100) / 100,
+            fullToFloor: Math.round((fullRate / floor.workflowsPerSecond) * 100) / 100,
+            p99FullToFloor: Math.round((fullLatency.p99 / floor.latencyMs.p99) * 100) / 100,
+            fullToPlain: Math.round((fullRate / plain.paymentsPerSecond) * 100) / 100,
             fullToDatabaseLimit: Math.round((fullRate / db.transactionsPerSecond) * 1000) / 1000,
           },
         },
@@ -271,11 +195,30 @@ async function main() {
       ),
     );
   } finally {
-    await Promise.all(children.map(stopProcess));
     if (ds.isInitialized) await ds.destroy();
-    await stopTemporal?.();
-    for (const suffix of ['', '-wal', '-shm']) if (temporalDb) fs.rmSync(temporalDb + suffix, { force: true });
+    await engine.stop();
   }
+}
+
+/** (a) The same payments through the same database steps, in plain transactions. */
+async function plainTransactions(ds: DataSource, k: number, load: Load, concurrency: number) {
+  const plainCredits = await makeCredits(ds, k);
+  const steps = createPaymentActivities({ ds, timeZone: 'UTC' });
+  const dbName = new URL(String((ds.options as { url?: string }).url)).pathname.slice(1);
+  const groups = { postgres: () => pidsMatching((cmd) => cmd.startsWith('postgres: ') && cmd.includes(` ${dbName} `)), node: () => [process.pid] };
+  const cpu0 = cpuSnapshot(groups);
+  const today = todayIn('UTC');
+  const { seconds } = await drive({ concurrency, count: load.count }, async (i) => {
+    const req = { paymentId: randomUUID(), creditId: creditFor(i, plainCredits), amount: amountFor(i), paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
+    const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
+    const verdict = await steps.validatePayment(req);
+    if (!verdict.ok) return false;
+    await steps.persistPayment(req, wf);
+    await steps.applyPayment(req, wf);
+    await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
+    return true;
+  });
+  return { paymentsPerSecond: Math.round(load.count / seconds), cpuMsPerPayment: cpuMsPer(cpu0, cpuSnapshot(groups), load.count) };
 }
 
 runBenchmark(main);
