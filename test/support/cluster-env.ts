@@ -66,7 +66,7 @@ export async function startTestCluster(env: Record<string, string> = {}): Promis
   fs.chmodSync(dataDir, 0o755);
   const logFile = path.join(os.tmpdir(), `abono-cluster-${process.pid}-${path.basename(dataDir)}.log`);
   const log = fs.createWriteStream(logFile);
-  process.stderr.write(`[cluster suite] data in ${dataDir}, log in ${logFile}\n`);
+  process.stderr.write(`[cluster suite] data in ${dataDir}, log in ${logFile} (each process's: ${logFile.replace(/\.log$/, '-logs')}/)\n`);
   const cluster = await startCluster({
     apiCount: 2,
     workerCount: 2,
@@ -102,6 +102,9 @@ export async function startTestCluster(env: Record<string, string> = {}): Promis
       await temporal?.connection.close().catch(() => undefined);
       await cluster.stop();
       log.end();
+      // Each process's own log outlives the data: what a failed scenario is read from.
+      const processLogs = path.join(dataDir, 'logs');
+      if (fs.existsSync(processLogs)) fs.cpSync(processLogs, logFile.replace(/\.log$/, '-logs'), { recursive: true });
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
