@@ -15,11 +15,11 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createPaymentActivities } from '../src/activities/payment-activities';
 import { todayIn } from '../src/domain';
-import { findInconsistentCredits } from '../src/services/consistency';
-import { createCredit } from '../src/services/credits';
-import { paymentIdForKey } from '../src/services/payments';
+import { findInconsistentCredits } from '../test/support/consistency';
+import { createCredit } from '../src/db/credits';
+import { paymentIdForKey } from '../src/client/payments';
 import { createDataSource, runMigrations } from '../src/db/data-source';
-import { createApiKey } from '../src/services/api-keys';
+import { createApiKey } from '../src/db/api-keys';
 import { startDevServer } from '../src/temporal/dev-server';
 import { cpuMsPer, cpuSnapshot, freshBenchDatabase, percentile, pidsMatching, spawnAbonoProcess, stopProcess, runBenchmark } from './stack';
 

@@ -8,9 +8,9 @@ import { answerClientErrors } from './api/security';
 import type { Config } from './config';
 import { createDataSource, runMigrations } from './db/data-source';
 import type { Logger } from './logger';
-import { countApiKeys, createApiKey } from './services/api-keys';
-import { createWorker, installRuntime } from './worker/worker';
-import { ensureRecalculationSchedule } from './services/recalculation-runs';
+import { countApiKeys, createApiKey } from './db/api-keys';
+import { ActivityMap, createWorkers, installRuntime, Workers } from './worker/worker';
+import { ensureRecalculationSchedule } from './client/recalculations';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -34,14 +34,17 @@ export interface AbonoOptions {
   databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl?: string;
-  /** Test configuration only: activity steps that fail for good. */
-  faults?: ReadonlySet<string>;
+  /** Tests only: wraps the worker's activities before they are registered (fault injection). */
+  wrapActivities?: <T extends ActivityMap>(activities: T) => T;
 }
 
 export interface Abono {
   ds: DataSource;
   client: Client;
+  /** The payments worker (payments and reversals). */
   worker?: Worker;
+  /** The batch worker (recalculations), in the same process. */
+  batchWorker?: Worker;
   server?: http.Server;
   apiUrl?: string;
   /** Printed once when the first start created the admin key. */
@@ -67,24 +70,26 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const schedule = await ensureRecalculationSchedule(client, config);
   log.info({ scheduleId: config.recalculation.scheduleId, cron: config.recalculation.scheduleCron, timeZone: config.recalculation.scheduleTimeZone, schedule }, 'nightly recalculation schedule');
 
-  let worker: Worker | undefined;
+  let workers: Workers | undefined;
   let nativeConnection: NativeConnection | undefined;
   let workerRun: Promise<void> | undefined;
   if (config.runWorker) {
     await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
-    worker = await createWorker({
+    workers = await createWorkers({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      batchTaskQueue: config.temporal.batchTaskQueue,
       ds,
       timeZone: config.timeZone,
-      faults: opts.faults,
+      wrapActivities: opts.wrapActivities,
       log,
       alertWebhookUrl: config.alertWebhookUrl,
       recalculationThreads: config.recalculation.threads,
     });
-    workerRun = worker.run().catch((err) => log.error({ err }, 'worker stopped with an error'));
+    const run = (w: Worker, queue: string) => w.run().catch((err) => log.error({ err, taskQueue: queue }, 'worker stopped with an error'));
+    workerRun = Promise.all([run(workers.payments, config.temporal.taskQueue), run(workers.batches, config.temporal.batchTaskQueue)]).then(() => undefined);
   }
 
   let server: http.Server | undefined;
@@ -108,7 +113,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
       recalculations: {
         ds,
         client,
-        taskQueue: config.temporal.taskQueue,
+        taskQueue: config.temporal.batchTaskQueue,
         defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism },
         temporalUiUrl: opts.temporalUiUrl,
         namespace: config.temporal.namespace,
@@ -135,7 +140,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   return {
     ds,
     client,
-    worker,
+    worker: workers?.payments,
+    batchWorker: workers?.batches,
     server,
     apiUrl,
     bootstrapAdminKey,
@@ -144,7 +150,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of [workers?.payments, workers?.batches]) if (w && w.getState() === 'RUNNING') w.shutdown();
       await workerRun;
       await nativeConnection?.close();
       await connection.close();

@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { recordRecalculationMetrics } from '../observability/metrics';
-import { applyApprovedCorrections, ChunkCounts, planChunks, recalculateChunk, RecalculationMode } from '../services/recalculation';
+import type { RecalculationMode } from '../domain';
+import { applyApprovedCorrections, ChunkCounts, planChunks, recalculateChunk } from '../db/recalculation-chunks';
 
 export interface RecalculationDeps {
   ds: DataSource;

@@ -13,8 +13,8 @@ import Table from 'cli-table3';
 import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../config';
 import { createDataSource, runMigrations } from '../db/data-source';
-import { createApiKey, listApiKeys, revokeApiKey, type Role, roleRank } from '../services/api-keys';
-import { describeVerification, verifyAuditChain } from '../services/audit-chain';
+import { createApiKey, listApiKeys, revokeApiKey, type Role, roleRank } from '../db/api-keys';
+import { describeVerification, verifyAuditChain } from '../db/audit-chain';
 import { runRecalc } from './recalc';
 
 const PROG = 'abono cli';

@@ -3,11 +3,12 @@
 // progress bar, then prints a summary table. ABONO_API_URL and ABONO_API_KEY (admin) say where.
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
+import type { RecalculationMode } from '../domain/status';
 
 export interface RecalcOptions {
   apiUrl: string;
   apiKey: string;
-  mode: 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+  mode: RecalculationMode;
   creditIds?: string[];
   follow: boolean;
   out: NodeJS.WriteStream;

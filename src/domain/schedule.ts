@@ -15,7 +15,6 @@ import { Decimal, parseMoney, parseRate, roundMoney } from './money';
 import { addDays, parseDate } from './dates';
 
 export type ScheduleType = 'FLAT' | 'DECLINING';
-export const SCHEDULE_TYPES: readonly ScheduleType[] = ['FLAT', 'DECLINING'];
 
 export interface CreditTerms {
   principal: Decimal;

@@ -14,8 +14,8 @@ import { DomainError } from './errors';
 import { Decimal, formatMoney, isCents, roundMoney } from './money';
 import { daysBetween, maxDate, parseDate } from './dates';
 import { Schedule, ScheduledInstallment, paidInstallmentsFor } from './schedule';
+import type { CreditStatus } from './status';
 
-export type CreditStatus = 'ACTIVE' | 'PAID_OFF';
 
 export interface CreditState {
   totalPaid: Decimal;

@@ -21,9 +21,11 @@ const steps = proxyLocalActivities<PaymentActivities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
 });
 
-// A compensation must finish: it retries until it does.
+// A compensation must finish: it retries for as long as an outage may last. The bound (a week) only turns a
+// compensation that can never succeed into a failed workflow an operator sees; resending the key runs it again.
 const compensations = proxyLocalActivities<PaymentActivities>({
   startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '7 days',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 

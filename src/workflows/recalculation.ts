@@ -13,16 +13,18 @@ import type { RecalculationActivities } from '../activities/recalculation-activi
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
-const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+import { FIRST_ID } from '../domain/keyset';
 
 const db = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  // Bounded: about 15 minutes of a database that does not answer, then the batch fails (and says so).
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 35 },
 });
 const chunks = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  // Bounded: a chunk that fails ten times (a worker killed mid-chunk is one) fails the batch.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 const alerts = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '10 seconds',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import YAML from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config';
-import { hashApiKey } from '../../src/services/api-keys';
+import { hashApiKey } from '../../src/db/api-keys';
 import { searchAttributeArgs, searchAttributeKeys } from '../../src/temporal/search-attributes';
 
 const ROOT = path.resolve(__dirname, '../..');

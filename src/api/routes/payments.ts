@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { getPayment, reversePayment, submitPayment } from '../../services/payments';
+import { reversePayment, submitPayment } from '../../client/payments';
+import { getPayment } from '../../queries/payment-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { refusalStatus, sendProblem } from '../problem';

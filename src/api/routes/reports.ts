@@ -1,12 +1,9 @@
 import { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
-import { daysBetween, isValidDate, todayIn } from '../../domain';
+import { ARREARS_BUCKETS, CREDIT_STATUSES, PAYMENT_STATUSES, daysBetween, isValidDate, todayIn } from '../../domain';
 import {
-  ARREARS_BUCKETS,
-  CREDIT_STATUSES,
   DEFAULT_PAGE,
   MAX_PAGE,
-  PAYMENT_STATUSES,
   decodePaymentsCursor,
   decodePortfolioCursor,
   paymentsReport,
@@ -14,7 +11,7 @@ import {
   reportCursorKey,
   streamPaymentsCsv,
   streamPortfolioCsv,
-} from '../../services/reports';
+} from '../../queries/reports';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
 

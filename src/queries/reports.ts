@@ -18,13 +18,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { DataSource } from 'typeorm';
-import { Decimal, formatMoney, sumMoney } from '../domain';
+import { ARREARS_BUCKETS, ArrearsBucket as Bucket, CREDIT_STATUSES, Decimal, PAYMENT_STATUSES, PaymentStatus, formatMoney, sumMoney } from '../domain';
+import { BUCKET_NAMES_JOIN } from '../db/arrears-sql';
 
-export const ARREARS_BUCKETS = ['current', '1', '2', '3', '4+'] as const;
-export type Bucket = (typeof ARREARS_BUCKETS)[number];
-export const CREDIT_STATUSES = ['ACTIVE', 'PAID_OFF'] as const;
-export const PAYMENT_STATUSES = ['APPLIED', 'REVERSED', 'PENDING', 'REJECTED', 'FAILED'] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export const MAX_PAGE = 1000;
 export const DEFAULT_PAGE = 100;
@@ -82,12 +78,6 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const FIGURES_JOIN = `CROSS JOIN LATERAL credit_figures(c.start_date, c.installments, c.period_days, c.installment_amount,
                                   c.total_amount, c.total_paid, c.paid_installments, $1::date) f`;
 
-/**
- * The five arrears buckets as a table, to group by: grouping by the computed bucket itself, PostgreSQL guesses
- * 100,000 groups, sorts every credit (on disk) and JIT-compiles the plan (1.5 s over 1 M credits); joined to this
- * list it knows there are five and hashes them (0.85 s).
- */
-export const BUCKET_NAMES_JOIN = `JOIN (VALUES ${ARREARS_BUCKETS.map((b) => `('${b}')`).join(', ')}) b(name) ON b.name = f.arrears_bucket`;
 
 export interface PortfolioFilters {
   asOf: string;

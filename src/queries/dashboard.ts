@@ -4,8 +4,8 @@
  * same SQL function as the reports (`credit_figures`), so the page and /v1/reports/* agree by construction.
  */
 import type { DataSource } from 'typeorm';
-import { Decimal, sumMoney } from '../domain';
-import { ARREARS_BUCKETS, BUCKET_NAMES_JOIN } from './reports';
+import { ARREARS_BUCKETS, Decimal, PAYMENT_STATUSES, sumMoney } from '../domain';
+import { BUCKET_NAMES_JOIN } from '../db/arrears-sql';
 import { findStuckOperations, OperationsDeps } from './operations';
 
 export const COLLECTION_DAYS = 30;
@@ -52,7 +52,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
     const r = portfolio.find((x) => Number(x.is_total) === 0 && x.bucket === b);
     return { bucket: b, credits: r ? Number(r.credits) : 0, balance: r ? String(r.balance) : '0.00', overdueAmount: r ? String(r.overdue_amount) : '0.00' };
   });
-  const byStatus = Object.fromEntries(['APPLIED', 'REJECTED', 'FAILED', 'REVERSED', 'PENDING'].map((s) => [s, 0])) as Record<string, number>;
+  const byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<string, number>;
   for (const o of outcomes) byStatus[String(o.status)] = Number(o.count);
   const terminal = byStatus.APPLIED + byStatus.REJECTED + byStatus.FAILED + byStatus.REVERSED;
   const rate = (n: number) => (terminal > 0 ? Math.round((n / terminal) * 10000) / 10000 : 0);
