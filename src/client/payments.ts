@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { reversalRefusal, TERMINAL_PAYMENT_STATUSES, todayIn } from '../domain';
 import { CreditId, OperationKind, OperationStatus, PaymentId } from '../temporal/search-attributes';
 import { paymentOutcome, paymentWorkflow, reversalWorkflow } from '../workflows';
-import { PaymentOutcome, PaymentRequest, ReversalOutcome, paymentWorkflowId, reversalWorkflowId } from '../workflows/types';
+import { PaymentRequest, ReversalOutcome, paymentWorkflowId, reversalWorkflowId } from '../workflows/types';
 import { findKey, forgetUnusedKey, recordKey } from '../db/idempotency-keys';
 import { paymentStatusOf } from '../db/payments';
 import { ConflictError, NotFoundError, UnavailableError } from '../errors';

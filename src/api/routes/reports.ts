@@ -1,17 +1,9 @@
 import { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
 import { ARREARS_BUCKETS, CREDIT_STATUSES, PAYMENT_STATUSES, daysBetween, isValidDate, todayIn } from '../../domain';
-import {
-  DEFAULT_PAGE,
-  MAX_PAGE,
-  decodePaymentsCursor,
-  decodePortfolioCursor,
-  paymentsReport,
-  portfolioReport,
-  reportCursorKey,
-  streamPaymentsCsv,
-  streamPortfolioCsv,
-} from '../../queries/reports';
+import { DEFAULT_PAGE, MAX_PAGE, decodePortfolioCursor, portfolioReport, streamPortfolioCsv } from '../../queries/portfolio-report';
+import { decodePaymentsCursor, paymentsReport, streamPaymentsCsv } from '../../queries/payments-report';
+import { reportCursorKey } from '../../queries/report-cursors';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
 
