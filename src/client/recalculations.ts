@@ -7,6 +7,7 @@ import { recalculationApproval, recalculationWorkflow } from '../workflows';
 import type { RecalculationMode } from '../domain';
 import type { RecalculationInput } from '../workflows/types';
 import type { TemporalUi } from './temporal';
+import { findRun } from '../db/recalculation-runs';
 import { ConflictError, NotFoundError } from '../errors';
 
 export interface RecalculationDeps extends TemporalUi {
@@ -56,8 +57,7 @@ export async function decideRecalculation(deps: RecalculationDeps, id: string, a
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       // Temporal says "not found" for a workflow that has finished too: ask the database.
-      const known = await deps.ds.query(`SELECT 1 FROM recalculation_runs WHERE id = $1`, [id]);
-      if (known.length) throw new ConflictError('RECALCULATION_NOT_AWAITING_APPROVAL', 'this recalculation is not awaiting approval');
+      if (await findRun(deps.ds, id)) throw new ConflictError('RECALCULATION_NOT_AWAITING_APPROVAL', 'this recalculation is not awaiting approval');
       throw new NotFoundError('RECALCULATION_NOT_FOUND', `recalculation ${id} does not exist`);
     }
     const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;

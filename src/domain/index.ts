@@ -7,3 +7,4 @@ export * from './as-of';
 export * from './status';
 export * from './assert';
 export * from './keyset';
+export * from './drift';

@@ -197,31 +197,10 @@ export function buildSchedule(terms: CreditTerms): Schedule {
   let cumulative = new Decimal(0);
   built.rows.forEach((row, idx) => {
     const number = idx + 1;
-    const meta = { installment: String(number) };
-    if (!row.amount.gt(0)) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would be ${row.amount.toFixed(2)}: the principal is too small to spread over ${n} instalments`,
-        'installmentAmount',
-        meta,
-      );
-    }
-    if (row.principal.isNeg()) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would have a negative principal portion (${row.principal.toFixed(2)})`,
-        'principal',
-        meta,
-      );
-    }
-    if (row.interest.isNeg()) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would have a negative interest portion (${row.interest.toFixed(2)})`,
-        'interest',
-        meta,
-      );
-    }
+    const refuse = (message: string, field: string) => new DomainError('SCHEDULE_INVALID', `instalment ${number} would ${message}`, field, { installment: String(number) });
+    if (!row.amount.gt(0)) throw refuse(`be ${row.amount.toFixed(2)}: the principal is too small to spread over ${n} instalments`, 'installmentAmount');
+    if (row.principal.isNeg()) throw refuse(`have a negative principal portion (${row.principal.toFixed(2)})`, 'principal');
+    if (row.interest.isNeg()) throw refuse(`have a negative interest portion (${row.interest.toFixed(2)})`, 'interest');
     cumulative = cumulative.plus(row.amount);
     installments.push({
       number,

@@ -15,7 +15,7 @@
 import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { ARREARS_BUCKETS, ArrearsBucket as Bucket, CREDIT_STATUSES, Decimal, formatMoney, sumMoney } from '../domain';
-import { BUCKET_NAMES_JOIN } from '../db/arrears-sql';
+import { BUCKET_NAMES_JOIN, FIGURES_JOIN } from '../db/credit-figures-sql';
 import { streamCsv } from '../db/csv-stream';
 import { UUID_RE, reportCursorKey, signCursor, verifyCursor } from './report-cursors';
 
@@ -25,9 +25,7 @@ export const DEFAULT_PAGE = 100;
 // ---------------------------------------------------------------------------------------------------------------
 // SQL: the one place the reports' as-of figures come from
 
-/** The as-of figures of credit `c` at the date in parameter $1 (see the migration for the derivation). */
-const FIGURES_JOIN = `CROSS JOIN LATERAL credit_figures(c.start_date, c.installments, c.period_days, c.installment_amount,
-                                  c.total_amount, c.total_paid, c.paid_installments, $1::date) f`;
+
 
 
 export interface PortfolioFilters {

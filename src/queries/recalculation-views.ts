@@ -1,4 +1,4 @@
-import { FIRST_ID } from '../domain';
+import { findingsPage, findRun } from '../db/recalculation-runs';
 import type { RecalculationDeps } from '../client/recalculations';
 import { workflowUrl } from '../client/temporal';
 import { NotFoundError } from '../errors';
@@ -17,15 +17,10 @@ async function liveProgress(deps: RecalculationDeps, id: string): Promise<Recalc
 
 /** The stored result (and live progress while it runs), with the drifted credits paged by id. */
 export async function getRecalculation(deps: RecalculationDeps, id: string, page: { limit: number; after?: string }) {
-  const rows = await deps.ds.query(`SELECT * FROM recalculation_runs WHERE id = $1`, [id]);
-  const run = rows[0];
+  const run = await findRun(deps.ds, id);
   const live = !run || run.status === 'RUNNING' || run.status === 'APPLYING' || run.status === 'AWAITING_APPROVAL' ? await liveProgress(deps, id) : undefined;
   if (!run && !live) throw new NotFoundError('RECALCULATION_NOT_FOUND', `recalculation ${id} does not exist`);
-  const findings: Array<{ credit_id: string; status: string; drift: unknown; before_state: unknown; after_state: unknown; error: string | null }> = await deps.ds.query(
-    `SELECT credit_id, status, drift, before_state, after_state, error FROM recalculation_findings
-      WHERE run_id = $1 AND credit_id > $2 ORDER BY credit_id LIMIT $3`,
-    [id, page.after ?? FIRST_ID, page.limit + 1],
-  );
+  const findings = await findingsPage(deps.ds, id, page.after, page.limit + 1);
   const more = findings.length > page.limit;
   const shown = findings.slice(0, page.limit);
   return {

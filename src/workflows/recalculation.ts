@@ -40,6 +40,10 @@ export const recalculationApproval = defineUpdate<{ status: string }, [ReviewDec
  * from their ledgers and compares (and in CORRECT mode corrects). REVIEW mode stores the
  * findings and waits, durably, for an admin's decision. Continues as new before the history
  * grows large, carrying its totals and position.
+ *
+ * Longer than 70 lines on purpose: a workflow's body is its durable story (scan, review, apply, finish) and every
+ * phase reads and writes the one progress record `p` that the query handler shows; split into functions it would
+ * have to pass `p` and the decision around, and the order of its commands, which replay checks, would be harder to see.
  */
 export async function recalculationWorkflow(input: RecalculationInput): Promise<RecalculationProgress> {
   const runId = workflowInfo().workflowId;

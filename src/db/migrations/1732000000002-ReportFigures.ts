@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { arrearsBucketCase } from '../arrears-sql';
+import { arrearsBucketCase } from '../credit-figures-sql';
 
 /**
  * Reports (issue 6): the as-of figures of DESIGN.md §3 as ONE SQL function over persisted columns, the index

@@ -15,3 +15,7 @@ export function arrearsBucketCase(overdue: string): string {
  * list it knows there are five and hashes them (0.85 s).
  */
 export const BUCKET_NAMES_JOIN = `JOIN (VALUES ${ARREARS_BUCKETS.map((b) => `('${b}')`).join(', ')}) b(name) ON b.name = f.arrears_bucket`;
+
+/** The as-of figures of credit `c` at the date in parameter $1 (see the migration for the derivation). */
+export const FIGURES_JOIN = `CROSS JOIN LATERAL credit_figures(c.start_date, c.installments, c.period_days, c.installment_amount,
+                                  c.total_amount, c.total_paid, c.paid_installments, $1::date) f`;
