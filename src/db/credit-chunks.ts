@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { Decimal, LedgerPayment, Schedule, ScheduledInstallment, StateDrift } from '../domain';
+import { Decimal, LedgerInstallment, LedgerPayment, LedgerSchedule, StateDrift } from '../domain';
 import { driftOf, PersistedState, StoredAllocation } from './credit-drift';
 
 // Checking many credits (the recalculation's chunks, the consistency check): one query, one row per
@@ -14,8 +14,6 @@ import { driftOf, PersistedState, StoredAllocation } from './credit-drift';
 export interface ChunkCredit extends PersistedState {
   id: string;
   total_amount: string;
-  total_interest: string;
-  installment_amount: string;
   /** Due date of the first instalment (the start date: payments may not be dated before it). */
   first_due: string | null;
   /** "number amount principal cumulative_due" per instalment: what the waterfall reads of it. */
@@ -42,7 +40,7 @@ export interface ChunkRange {
  */
 export function chunkStatement(range: ChunkRange): { text: string; values: unknown[] } {
   return {
-    text: `SELECT c.id, c.status, c.total_amount, c.total_interest, c.installment_amount, c.balance, c.total_paid,
+    text: `SELECT c.id, c.status, c.total_amount, c.balance, c.total_paid,
             c.paid_installments, c.payment_count, c.last_payment_date,
             i.first_due, i.schedule,
             (SELECT string_agg(concat_ws(' ', coalesce(ledger_seq::text, '-'), id, amount, payment_date), ' ')
@@ -88,61 +86,27 @@ function orderOf(keys: number[]): number[] | null {
 }
 
 /**
- * An instalment of a chunk credit as the waterfall reads it from its row: number, amount, principal,
- * cumulative due, and (the first instalment) the due date. The check reads nothing else of a schedule, so it
- * does not fetch the rest; asking for it is a programming error, said loudly rather than answered with a guess.
+ * The stored schedule of a chunk credit, as the waterfall reads it (a LedgerSchedule): each instalment's number,
+ * amount, principal and cumulative due, and the first one's due date (the start date). The check reads nothing
+ * else of a schedule, so the chunk statement does not fetch the rest.
  */
-class ChunkInstallment implements ScheduledInstallment {
-  constructor(
-    readonly number: number,
-    /** The first instalment's due date, given to the first instalment only. */
-    private readonly firstDue: string | null,
-    readonly amount: Decimal,
-    readonly principal: Decimal,
-    readonly cumulativeDue: Decimal,
-  ) {}
-  get dueDate(): string {
-    if (this.firstDue !== null) return this.firstDue;
-    throw new Error(`the recalculation check does not read the due date of instalment ${this.number}`);
-  }
-  get interest(): Decimal {
-    throw new Error(`the recalculation check does not read the interest of instalment ${this.number}`);
-  }
-}
-
-/** The stored schedule of a chunk credit, as the waterfall reads it (see ChunkInstallment). */
-function chunkSchedule(c: ChunkCredit): Schedule {
+function chunkSchedule(c: ChunkCredit): LedgerSchedule {
   const t = c.schedule ? c.schedule.split(' ') : [];
   const n = t.length / 4;
   const numbers: number[] = [];
   for (let k = 0; k < n; k++) numbers.push(Number(t[4 * k]));
   const order = orderOf(numbers);
-  const installments: ScheduledInstallment[] = [];
+  const installments: LedgerInstallment[] = [];
   const amounts = new MoneyReader();
   const principals = new MoneyReader();
   for (let j = 0; j < n; j++) {
     const k = order ? order[j] : j;
     const o = 4 * k;
-    installments.push(new ChunkInstallment(numbers[k], j === 0 ? c.first_due : null, amounts.read(t[o + 1]), principals.read(t[o + 2]), new Decimal(t[o + 3])));
+    // Every instalment has the same shape (dueDate present, undefined past the first): one hidden class.
+    const dueDate = j === 0 ? (c.first_due ?? undefined) : undefined;
+    installments.push({ number: numbers[k], dueDate, amount: amounts.read(t[o + 1]), principal: principals.read(t[o + 2]), cumulativeDue: new Decimal(t[o + 3]) });
   }
-  return new ChunkSchedule(c, installments);
-}
-
-/** A chunk credit's schedule; its totals other than totalAmount (which the waterfall reads) parsed only when asked for. */
-class ChunkSchedule implements Schedule {
-  readonly totalAmount: Decimal;
-  constructor(
-    private readonly credit: ChunkCredit,
-    readonly installments: ScheduledInstallment[],
-  ) {
-    this.totalAmount = new Decimal(credit.total_amount);
-  }
-  get totalInterest(): Decimal {
-    return new Decimal(this.credit.total_interest);
-  }
-  get installmentAmount(): Decimal {
-    return new Decimal(this.credit.installment_amount);
-  }
+  return { totalAmount: new Decimal(c.total_amount), installments };
 }
 
 /** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them). */

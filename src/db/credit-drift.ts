@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { AllocationLine, LedgerPayment, Schedule, StateDrift, diffState, moneyTextEquals, recompute } from '../domain';
+import { AllocationLine, LedgerPayment, LedgerSchedule, StateDrift, diffState, moneyTextEquals, recompute } from '../domain';
 import { CreditRow, stateOf } from './rows';
 
 /** A credit's persisted state and allocations against the domain's recomputation from its ledger. */
@@ -22,7 +22,7 @@ export type PersistedState = Pick<CreditRow, 'total_paid' | 'balance' | 'paid_in
  * parsing it (moneyTextEquals). When something differs, the drift is described exactly as `diffState` and the
  * allocation count do.
  */
-export function driftOf(credit: PersistedState, schedule: Schedule, ledger: LedgerPayment[], stored: StoredAllocation[]): StateDrift[] {
+export function driftOf(credit: PersistedState, schedule: LedgerSchedule, ledger: LedgerPayment[], stored: StoredAllocation[]): StateDrift[] {
   let recomputed;
   try {
     recomputed = recompute(schedule, ledger);
@@ -68,7 +68,7 @@ export function driftOf(credit: PersistedState, schedule: Schedule, ledger: Ledg
 const ALLOCATION_COLUMNS = 'payment_id, installment_number, amount, principal, interest, remaining_for_installment';
 
 /** Compares one credit with its recomputation from its book (schedule and ledger, loaded by the caller). Read-only. */
-export async function checkCredit(m: EntityManager, credit: CreditRow, book: { schedule: Schedule; ledger: LedgerPayment[] }): Promise<StateDrift[]> {
+export async function checkCredit(m: EntityManager, credit: CreditRow, book: { schedule: LedgerSchedule; ledger: LedgerPayment[] }): Promise<StateDrift[]> {
   const stored: StoredAllocation[] = await m.query(`SELECT ${ALLOCATION_COLUMNS} FROM payment_allocations WHERE credit_id = $1`, [credit.id]);
   return driftOf(credit, book.schedule, book.ledger, stored);
 }

@@ -36,6 +36,18 @@ export interface ScheduledInstallment {
   cumulativeDue: Decimal;
 }
 
+/**
+ * What the waterfall reads of an instalment: its figures, and (the first instalment) its due date, the credit's
+ * start date, before which no payment may be dated. A full ScheduledInstallment is one.
+ */
+export type LedgerInstallment = Pick<ScheduledInstallment, 'number' | 'amount' | 'principal' | 'cumulativeDue'> & { dueDate?: string };
+
+/** What the waterfall (applyPayment, recompute) reads of a schedule. A full Schedule is one. */
+export interface LedgerSchedule {
+  totalAmount: Decimal;
+  installments: readonly LedgerInstallment[];
+}
+
 export interface Schedule {
   totalInterest: Decimal;
   totalAmount: Decimal;
@@ -232,7 +244,7 @@ export function cumulativeDue(schedule: Schedule, k: number): Decimal {
 }
 
 /** Largest k with D_k ≤ totalPaid (binary search over the cumulative schedule). */
-export function paidInstallmentsFor(schedule: Schedule, totalPaid: Decimal): number {
+export function paidInstallmentsFor(schedule: LedgerSchedule, totalPaid: Decimal): number {
   const list = schedule.installments;
   let lo = 0;
   let hi = list.length;
