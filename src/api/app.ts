@@ -30,9 +30,12 @@ export interface ApiContext {
   recalculations: RecalculationDeps;
 }
 
+/** How long /ready waits for PostgreSQL and for Temporal. */
+const READY_CHECK_TIMEOUT_MS = 2000;
+
 async function checkReady(ctx: ApiContext): Promise<Record<string, string>> {
   const checks: Record<string, string> = {};
-  const withTimeout = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+  const withTimeout = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), READY_CHECK_TIMEOUT_MS))]);
   await Promise.all([
     withTimeout(ctx.ds.query('SELECT 1')).then(() => (checks.database = 'ok'), (e) => (checks.database = `unreachable: ${e.message}`)),
     withTimeout(ctx.client.workflowService.getSystemInfo({})).then(() => (checks.temporal = 'ok'), (e) => (checks.temporal = `unreachable: ${e.message}`)),

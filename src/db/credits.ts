@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { Schedule, buildSchedule, formatMoney, validateTerms } from '../domain';
+import { Schedule, ScheduleType, buildSchedule, formatMoney, validateTerms } from '../domain';
 import { CreditRow, InstallmentRow, scheduleOf } from './rows';
 import { appendAudit } from './audit';
 
@@ -11,7 +11,7 @@ export interface CreateCreditInput {
   installments: number;
   periodDays?: number;
   startDate: string;
-  scheduleType?: 'FLAT' | 'DECLINING';
+  scheduleType?: ScheduleType;
 }
 
 /** Creates a credit and stores its schedule, computed once by the domain module. */

@@ -14,7 +14,8 @@ import { DomainError } from './errors';
 import { Decimal, parseMoney, parseRate, roundMoney } from './money';
 import { addDays, parseDate } from './dates';
 
-export type ScheduleType = 'FLAT' | 'DECLINING';
+export const SCHEDULE_TYPES = ['FLAT', 'DECLINING'] as const;
+export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
 
 export interface CreditTerms {
   principal: Decimal;

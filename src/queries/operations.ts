@@ -18,6 +18,9 @@ export type OperationKindName = (typeof OPERATION_KINDS)[number];
 
 export const MAX_STUCK_LIMIT = 1000;
 export const DEFAULT_STUCK_LIMIT = 100;
+/** Per operation: describing it, then asking the workflow where it is (a busy worker may not answer). */
+const DESCRIBE_TIMEOUT_MS = 3000;
+const QUERY_TIMEOUT_MS = 1500;
 
 export interface OperationsDeps extends TemporalUi {
   client: Client;
@@ -80,7 +83,7 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
   let description: WorkflowExecutionDescription | undefined;
   let note: string | null = null;
   try {
-    description = await deps.client.connection.withDeadline(Date.now() + 3000, () => handle.describe());
+    description = await deps.client.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => handle.describe());
   } catch (err) {
     note = `describe failed: ${(err as Error).message}`;
   }
@@ -105,9 +108,9 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
   let progress: unknown = null;
   if (kind === 'payment' || kind === 'recalculation') {
     try {
-      if (kind === 'payment') stage = await deps.client.connection.withDeadline(Date.now() + 1500, () => handle.query(paymentStage));
+      if (kind === 'payment') stage = await deps.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(paymentStage));
       else {
-        const p = await deps.client.connection.withDeadline(Date.now() + 1500, () => handle.query(recalculationProgress));
+        const p = await deps.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(recalculationProgress));
         progress = p;
         stage = `${p.phase.toLowerCase()} (${p.scanned} scanned)`;
       }

@@ -7,9 +7,12 @@ import type { RecalculationProgress } from '../workflows/types';
 
 /** A recalculation batch as the API shows it: its stored result, live progress while it runs, its findings. */
 
+/** How long the live progress may take before the stored figures are shown instead. */
+const PROGRESS_QUERY_TIMEOUT_MS = 2000;
+
 async function liveProgress(deps: RecalculationDeps, id: string): Promise<RecalculationProgress | undefined> {
   try {
-    return await deps.client.connection.withDeadline(Date.now() + 2000, () => deps.client.workflow.getHandle(id).query(recalculationProgress));
+    return await deps.client.connection.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => deps.client.workflow.getHandle(id).query(recalculationProgress));
   } catch {
     return undefined;
   }

@@ -6,6 +6,6 @@ import { runSplitProcess } from '../split-process';
 runSplitProcess('worker', async (abono, config, log) => {
   // This process has no API: METRICS_PORT serves its own GET /metrics (its activities' counters and the SDK's).
   if (config.observability.metricsPort) await startMetricsServer(config.http.host, config.observability.metricsPort);
-  log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, 'worker running');
+  log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, batchTaskQueue: config.temporal.batchTaskQueue }, 'worker running');
   if (abono.bootstrapAdminKey) process.stdout.write(`Admin API key (shown once, store it now): ${abono.bootstrapAdminKey}\n`);
 });
