@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createApiKey } from '../src/services/api-keys';
+import { createApiKey } from '../src/db/api-keys';
 import { percentile, startBenchStack, runBenchmark } from './stack';
 
 const BASE_DATE = '2026-06-01';

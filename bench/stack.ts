@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { Abono, startAbono } from '../src/abono';
 import { Config, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
-import { createApiKey } from '../src/services/api-keys';
+import { createApiKey } from '../src/db/api-keys';
 import { startDevServer } from '../src/temporal/dev-server';
 import { installRuntime } from '../src/worker/worker';
 

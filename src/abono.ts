@@ -8,9 +8,9 @@ import { answerClientErrors } from './api/security';
 import type { Config } from './config';
 import { createDataSource, runMigrations } from './db/data-source';
 import type { Logger } from './logger';
-import { countApiKeys, createApiKey } from './services/api-keys';
-import { createWorker, installRuntime } from './worker/worker';
-import { ensureRecalculationSchedule } from './services/recalculation-runs';
+import { countApiKeys, createApiKey } from './db/api-keys';
+import { ActivityMap, createWorkers, installRuntime, Workers } from './worker/worker';
+import { ensureRecalculationSchedule } from './client/recalculations';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -34,14 +34,17 @@ export interface AbonoOptions {
   databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl?: string;
-  /** Test configuration only: activity steps that fail for good. */
-  faults?: ReadonlySet<string>;
+  /** Tests only: wraps the worker's activities before they are registered (fault injection). */
+  wrapActivities?: <T extends ActivityMap>(activities: T) => T;
 }
 
 export interface Abono {
   ds: DataSource;
   client: Client;
+  /** The payments worker (payments and reversals). */
   worker?: Worker;
+  /** The batch worker (recalculations), in the same process. */
+  batchWorker?: Worker;
   server?: http.Server;
   apiUrl?: string;
   /** Printed once when the first start created the admin key. */
@@ -49,9 +52,69 @@ export interface Abono {
   stop(): Promise<void>;
 }
 
+/** The worker process half: two workers (payments, batches) on one native connection. */
+async function startWorkers(opts: AbonoOptions, ds: DataSource) {
+  const { config, log } = opts;
+  await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const workers: Workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    batchTaskQueue: config.temporal.batchTaskQueue,
+    ds,
+    timeZone: config.timeZone,
+    wrapActivities: opts.wrapActivities,
+    log,
+    alertWebhookUrl: config.alertWebhookUrl,
+    recalculationThreads: config.recalculation.threads,
+  });
+  const run = (w: Worker, queue: string) => w.run().catch((err) => log.error({ err, taskQueue: queue }, 'worker stopped with an error'));
+  const running = Promise.all([run(workers.payments, config.temporal.taskQueue), run(workers.batches, config.temporal.batchTaskQueue)]);
+  return {
+    workers,
+    /** Drains both workers (in-flight activities get their grace time), then closes the connection. */
+    async stop() {
+      for (const w of [workers.payments, workers.batches]) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** The API half: the Express app on an HTTP server, listening. */
+async function startApi(opts: AbonoOptions, ds: DataSource, client: Client): Promise<{ server: http.Server; apiUrl: string }> {
+  const { config, log } = opts;
+  const ui = { temporalUiUrl: opts.temporalUiUrl, namespace: config.temporal.namespace };
+  const app = createApp({
+    ds,
+    client,
+    log,
+    timeZone: config.timeZone,
+    security: config.security,
+    payments: { ds, client, taskQueue: config.temporal.taskQueue, waitMs: config.payments.waitMs, timeZone: config.timeZone, ...ui },
+    recalculations: {
+      ds,
+      client,
+      taskQueue: config.temporal.batchTaskQueue,
+      defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism },
+      ...ui,
+    },
+  });
+  const server = http.createServer(app);
+  // Idle keep-alive connections stay open longer than a client or load balancer keeps them
+  // (Node's 5 s default races clients that reuse a socket just as the server closes it).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  answerClientErrors(server);
+  await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
+  const addr = server.address() as AddressInfo;
+  return { server, apiUrl: `http://${addr.address}:${addr.port}` };
+}
+
 /**
- * Starts abono the way `npm start` does: migrations, then the worker and the API against the
- * given PostgreSQL and Temporal. stop() drains the worker, closes the server and connections.
+ * Starts abono the way `npm start` does: migrations, then the workers and the API against the
+ * given PostgreSQL and Temporal. stop() drains the workers, closes the server and connections.
  */
 export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const { config, log } = opts;
@@ -67,63 +130,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const schedule = await ensureRecalculationSchedule(client, config);
   log.info({ scheduleId: config.recalculation.scheduleId, cron: config.recalculation.scheduleCron, timeZone: config.recalculation.scheduleTimeZone, schedule }, 'nightly recalculation schedule');
 
-  let worker: Worker | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  let workerRun: Promise<void> | undefined;
-  if (config.runWorker) {
-    await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
-    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
-    worker = await createWorker({
-      connection: nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      ds,
-      timeZone: config.timeZone,
-      faults: opts.faults,
-      log,
-      alertWebhookUrl: config.alertWebhookUrl,
-      recalculationThreads: config.recalculation.threads,
-    });
-    workerRun = worker.run().catch((err) => log.error({ err }, 'worker stopped with an error'));
-  }
-
-  let server: http.Server | undefined;
-  let apiUrl: string | undefined;
-  if (config.runApi) {
-    const app = createApp({
-      ds,
-      client,
-      log,
-      timeZone: config.timeZone,
-      security: config.security,
-      payments: {
-        ds,
-        client,
-        taskQueue: config.temporal.taskQueue,
-        waitMs: config.payments.waitMs,
-        timeZone: config.timeZone,
-        temporalUiUrl: opts.temporalUiUrl,
-        namespace: config.temporal.namespace,
-      },
-      recalculations: {
-        ds,
-        client,
-        taskQueue: config.temporal.taskQueue,
-        defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism },
-        temporalUiUrl: opts.temporalUiUrl,
-        namespace: config.temporal.namespace,
-      },
-    });
-    server = http.createServer(app);
-    // Idle keep-alive connections stay open longer than a client or load balancer keeps them
-    // (Node's 5 s default races clients that reuse a socket just as the server closes it).
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    answerClientErrors(server);
-    await new Promise<void>((resolve) => server!.listen(config.http.port, config.http.host, resolve));
-    const addr = server.address() as AddressInfo;
-    apiUrl = `http://${addr.address}:${addr.port}`;
-  }
+  const workerHalf = config.runWorker ? await startWorkers(opts, ds) : undefined;
+  const apiHalf = config.runApi ? await startApi(opts, ds, client) : undefined;
 
   // Last, once everything else is up, so that the key is printed by the start that made it.
   const bootstrapAdminKey = await withStartupLock(ds, async () => {
@@ -132,21 +140,21 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
     return config.adminApiKey ? undefined : created.key;
   });
 
+  const server = apiHalf?.server;
   return {
     ds,
     client,
-    worker,
+    worker: workerHalf?.workers.payments,
+    batchWorker: workerHalf?.workers.batches,
     server,
-    apiUrl,
+    apiUrl: apiHalf?.apiUrl,
     bootstrapAdminKey,
     async stop() {
       if (server) {
         server.closeIdleConnections();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun;
-      await nativeConnection?.close();
+      await workerHalf?.stop();
       await connection.close();
       await ds.destroy();
     },

@@ -2,7 +2,12 @@ import { Context } from '@temporalio/activity';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { recordRecalculationMetrics } from '../observability/metrics';
-import { applyApprovedCorrections, ChunkCounts, planChunks, recalculateChunk, RecalculationMode } from '../services/recalculation';
+import type { RecalculationMode } from '../domain';
+import { applyApprovedCorrections, ChunkCounts, planChunks, recalculateChunk } from '../db/recalculation-chunks';
+import * as runs from '../db/recalculation-runs';
+import type { RecalculationSummary } from '../db/recalculation-runs';
+
+export type { RecalculationSummary };
 
 export interface RecalculationDeps {
   ds: DataSource;
@@ -12,22 +17,16 @@ export interface RecalculationDeps {
   recalculationThreads?: number;
 }
 
-export interface RecalculationSummary extends ChunkCounts {
-  runId: string;
-  mode: RecalculationMode;
-  status: string;
-  durationMs: number;
-}
+/** Well inside the chunk's 20-second heartbeat timeout. */
+const HEARTBEAT_INTERVAL_MS = 2000;
+const ALERT_TIMEOUT_MS = 5000;
 
 /** The batch's database steps; each is idempotent so a retried or replayed step counts once. */
 export function createRecalculationActivities(deps: RecalculationDeps) {
   const { ds } = deps;
   return {
     async beginRecalculation(args: { runId: string; mode: RecalculationMode; creditIds?: string[]; startedBy: string | null }): Promise<void> {
-      await ds.query(
-        `INSERT INTO recalculation_runs (id, status, dry_run, mode, scope, started_by) VALUES ($1,'RUNNING',$2,$3,$4,$5) ON CONFLICT (id) DO NOTHING`,
-        [args.runId, args.mode === 'DRY_RUN', args.mode, JSON.stringify(args.creditIds ? { creditIds: args.creditIds } : { all: true }), args.startedBy],
-      );
+      await runs.insertRun(ds, args);
     },
 
     async planRecalculationChunks(args: { after: string; chunkSize: number; count: number; creditIds?: string[] }): Promise<string[]> {
@@ -37,7 +36,7 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
     /** Heartbeats while it works, so a killed worker's chunk is retried elsewhere promptly. */
     async recalculateChunk(args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; actor: string | null }): Promise<ChunkCounts> {
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ lo: args.lo }), 2000);
+      const beat = setInterval(() => ctx.heartbeat({ lo: args.lo }), HEARTBEAT_INTERVAL_MS);
       try {
         return await recalculateChunk(ds, args, (scanned) => ctx.heartbeat({ lo: args.lo, scanned }), deps.recalculationThreads ?? 0);
       } finally {
@@ -46,18 +45,11 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
     },
 
     async updateRecalculationStatus(args: { runId: string; status: string; totals: ChunkCounts }): Promise<void> {
-      await ds.query(
-        `UPDATE recalculation_runs SET status = $2, scanned = $3, inconsistent = $4, corrected = $5, errors = $6 WHERE id = $1`,
-        [args.runId, args.status, args.totals.scanned, args.totals.inconsistent, args.totals.corrected, args.totals.errors],
-      );
+      await runs.updateRunStatus(ds, args);
     },
 
     async recordRecalculationDecision(args: { runId: string; approved: boolean; decidedBy: string }): Promise<void> {
-      await ds.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
-        args.runId,
-        args.decidedBy,
-        args.approved ? 'APPLYING' : 'REJECTED',
-      ]);
+      await runs.recordDecision(ds, args);
     },
 
     async applyApprovedCorrections(args: { runId: string; approvedBy: string; after: string; limit: number }) {
@@ -65,12 +57,7 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
     },
 
     async finishRecalculation(summary: RecalculationSummary): Promise<void> {
-      await ds.query(
-        `UPDATE recalculation_runs SET status = $2, scanned = $3, inconsistent = $4, corrected = $5, errors = $6,
-                finished_at = coalesce(finished_at, now()), duration_ms = $7, result = $8
-          WHERE id = $1`,
-        [summary.runId, summary.status, summary.scanned, summary.inconsistent, summary.corrected, summary.errors, summary.durationMs, JSON.stringify(summary)],
-      );
+      await runs.finishRun(ds, summary);
       recordRecalculationMetrics(summary);
       if (summary.inconsistent > 0 || summary.errors > 0) {
         deps.log?.error({ alert: 'recalculation_inconsistencies', ...summary }, `recalculation ${summary.runId} found ${summary.inconsistent} inconsistent credits and ${summary.errors} errors`);
@@ -84,7 +71,7 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ event: 'recalculation.inconsistencies', ...summary }),
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(ALERT_TIMEOUT_MS),
       });
       if (!res.ok) throw new Error(`alert webhook answered ${res.status}`);
       return true;

@@ -4,15 +4,15 @@ import swaggerUi from 'swagger-ui-express';
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
-import type { PaymentDeps } from '../services/payments';
+import type { PaymentDeps } from '../client/payments';
 import { errorHandler, sendProblem } from './problem';
 import { openApiDocument } from './openapi';
 import { creditRoutes } from './routes/credits';
 import { paymentRoutes } from './routes/payments';
 import { applySecurity, type SecurityOptions } from './security';
-import { configureApiKeyCache } from '../services/api-keys';
+import { configureApiKeyCache } from '../db/api-keys';
 import { recalculationRoutes } from './routes/recalculations';
-import type { RecalculationDeps } from '../services/recalculation-runs';
+import type { RecalculationDeps } from '../client/recalculations';
 import { reportRoutes } from './routes/reports';
 import { httpMetrics } from '../observability/metrics';
 import { logIdsOf } from '../observability/log-context';
@@ -30,9 +30,12 @@ export interface ApiContext {
   recalculations: RecalculationDeps;
 }
 
+/** How long /ready waits for PostgreSQL and for Temporal. */
+const READY_CHECK_TIMEOUT_MS = 2000;
+
 async function checkReady(ctx: ApiContext): Promise<Record<string, string>> {
   const checks: Record<string, string> = {};
-  const withTimeout = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+  const withTimeout = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), READY_CHECK_TIMEOUT_MS))]);
   await Promise.all([
     withTimeout(ctx.ds.query('SELECT 1')).then(() => (checks.database = 'ok'), (e) => (checks.database = `unreachable: ${e.message}`)),
     withTimeout(ctx.client.workflowService.getSystemInfo({})).then(() => (checks.temporal = 'ok'), (e) => (checks.temporal = `unreachable: ${e.message}`)),

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { DataSource } from 'typeorm';
-import { authenticate, Principal, Role, roleRank } from '../services/api-keys';
+import { authenticate, Principal, Role, roleRank } from '../db/api-keys';
 import { sendProblem } from './problem';
 
 declare module 'express-serve-static-core' {

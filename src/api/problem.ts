@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { DomainError } from '../domain';
-import { ConflictError, NotFoundError, UnavailableError } from '../services/errors';
+import { ConflictError, NotFoundError, UnavailableError } from '../errors';
 import type { Logger } from '../logger';
 
 export interface FieldProblem {

@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { isValidDate, parsePositiveMoney, parseRate } from '../domain';
+import { MAX_INSTALLMENTS, MAX_PERIOD_DAYS, MIN_INSTALLMENTS, MIN_PERIOD_DAYS, SCHEDULE_TYPES, isValidDate, parsePositiveMoney, parseRate } from '../domain';
 
 extendZodWithOpenApi(z);
 
@@ -51,10 +51,10 @@ export const CreateCreditBody = z
       .string({ error: 'interestRate must be a decimal string such as "0.05"' })
       .refine((v) => accepts(() => parseRate(v)), { message: 'interestRate must be a plain decimal ≥ 0 with at most 10 decimals' })
       .openapi({ example: '0.05' }),
-    installments: z.number().int().min(1).max(600),
-    periodDays: z.number().int().min(1).max(3660).optional(),
+    installments: z.number().int().min(MIN_INSTALLMENTS).max(MAX_INSTALLMENTS),
+    periodDays: z.number().int().min(MIN_PERIOD_DAYS).max(MAX_PERIOD_DAYS).optional(),
     startDate: date('startDate'),
-    scheduleType: z.enum(['FLAT', 'DECLINING']).optional(),
+    scheduleType: z.enum(SCHEDULE_TYPES).optional(),
   })
   .openapi('CreateCredit');
 

@@ -3,11 +3,12 @@
 // progress bar, then prints a summary table. ABONO_API_URL and ABONO_API_KEY (admin) say where.
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
+import type { RecalculationMode } from '../domain/status';
 
 export interface RecalcOptions {
   apiUrl: string;
   apiKey: string;
-  mode: 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+  mode: RecalculationMode;
   creditIds?: string[];
   follow: boolean;
   out: NodeJS.WriteStream;
@@ -27,12 +28,17 @@ interface RunView {
   inconsistentCredits: Array<{ creditId: string; status: string; drift: Array<{ field: string; persisted: string; recomputed: string }> }>;
 }
 
+const API_TIMEOUT_MS = 10_000;
+const FOLLOW_POLL_MS = 500;
+/** A batch awaiting review can wait for days; the follower gives up after this and says how to look later. */
+const FOLLOW_MAX_MS = 24 * 3_600_000;
+
 async function api<T>(o: RecalcOptions, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(o.apiUrl.replace(/\/$/, '') + path, {
     method,
     headers: { authorization: `Bearer ${o.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(API_TIMEOUT_MS),
   });
   const json = (await res.json().catch(() => ({}))) as T & { code?: string; detail?: string };
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.code ?? ''} ${json.detail ?? ''}`.trim());
@@ -54,11 +60,13 @@ export async function runRecalc(o: RecalcOptions): Promise<number> {
   );
   bar.start(total, 0, { inconsistent: 0, rate: 0 });
   let view: RunView;
+  const followUntil = Date.now() + FOLLOW_MAX_MS;
   for (;;) {
     view = await api<RunView>(o, 'GET', `/v1/recalculations/${started.id}?limit=20`);
     bar.update(view.scanned, { inconsistent: view.inconsistent, rate: view.creditsPerSecond ?? 0 });
     if (FINAL.has(view.status)) break;
-    await new Promise((r) => setTimeout(r, 500));
+    if (Date.now() > followUntil) throw new Error(`${started.id} is still ${view.status} after ${FOLLOW_MAX_MS / 3_600_000} h; follow it with GET /v1/recalculations/${started.id}`);
+    await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
   }
   bar.stop();
 

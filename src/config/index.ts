@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { RECALCULATION_MODES, RecalculationMode } from '../domain/status';
 
 /**
  * Every setting abono reads, in one typed place. Read from the environment and
@@ -14,6 +15,11 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+
+/** Payments and reversals (sub-second work). */
+const DEFAULT_TASK_QUEUE = 'abono-payments';
+/** Batch work (recalculation chunks): minutes per task, on workers and slots of its own. */
+const DEFAULT_BATCH_TASK_QUEUE = 'abono-batches';
 
 const hostPort = z
   .string()
@@ -46,7 +52,8 @@ const schema = z.object({
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('abono-payments'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_BATCH_TASK_QUEUE: z.string().min(1).optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -57,7 +64,7 @@ const schema = z.object({
   RECALC_SCHEDULE_TIME_ZONE: z.string().optional(),
   RECALC_SCHEDULE_ENABLED: bool.default(true),
   RECALC_SCHEDULE_ID: z.string().min(1).default('abono-nightly-recalculation'),
-  RECALC_SCHEDULE_MODE: z.enum(['DRY_RUN', 'CORRECT', 'REVIEW']).default('CORRECT'),
+  RECALC_SCHEDULE_MODE: z.enum(RECALCULATION_MODES).default('CORRECT'),
   RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
   RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.
@@ -93,7 +100,10 @@ export interface Config {
   temporal: {
     address?: string;
     namespace: string;
+    /** Payments and reversals. */
     taskQueue: string;
+    /** Batch work: recalculation chunks (and later, payment files and imports). */
+    batchTaskQueue: string;
     cliPath?: string;
     devPort: number;
     uiPort: number;
@@ -105,7 +115,7 @@ export interface Config {
     scheduleTimeZone: string;
     scheduleEnabled: boolean;
     scheduleId: string;
-    scheduleMode: 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+    scheduleMode: RecalculationMode;
     chunkSize: number;
     parallelism: number;
     threads: number;
@@ -155,6 +165,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      // A named payments queue gets its own batch queue beside it, so two installations never share one.
+      batchTaskQueue: e.TEMPORAL_BATCH_TASK_QUEUE ?? (e.TEMPORAL_TASK_QUEUE === DEFAULT_TASK_QUEUE ? DEFAULT_BATCH_TASK_QUEUE : `${e.TEMPORAL_TASK_QUEUE}-batches`),
       cliPath: e.TEMPORAL_CLI_PATH,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,

@@ -11,8 +11,7 @@ import { Decimal } from './money';
 import { daysBetween, parseDate } from './dates';
 import { CreditTerms, Schedule, cumulativeDue } from './schedule';
 import { CreditState } from './waterfall';
-
-export type ArrearsBucket = 'current' | '1' | '2' | '3' | '4+';
+import { ArrearsBucket, arrearsBucketOf } from './status';
 
 export interface AsOfFigures {
   asOf: string;
@@ -30,12 +29,6 @@ export function expectedInstallments(terms: CreditTerms, asOf: string): number {
   const days = daysBetween(terms.startDate, asOf);
   if (days < 0) return 0;
   return Math.min(terms.installments, Math.ceil(days / terms.periodDays) + 1);
-}
-
-export function arrearsBucketOf(overdueInstallments: number): ArrearsBucket {
-  if (overdueInstallments <= 0) return 'current';
-  if (overdueInstallments >= 4) return '4+';
-  return String(overdueInstallments) as ArrearsBucket;
 }
 
 export function figuresAsOf(terms: CreditTerms, schedule: Schedule, state: CreditState, asOf: string): AsOfFigures {

@@ -2,7 +2,7 @@
  * Calendar dates as 'YYYY-MM-DD' strings (years 0001..9999), with pure day-count arithmetic
  * (proleptic Gregorian calendar, no time zones, no Date objects except in `todayIn`).
  */
-import { DomainError } from './errors';
+import { DomainError, DomainErrorCode } from './errors';
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -82,7 +82,7 @@ export function isValidDate(input: unknown): input is string {
  * single-digit parts…) and impossible dates such as 2025-02-30, with `code` (DATE_INVALID unless
  * the caller names another, e.g. TERMS_INVALID or PAYMENT_DATE_INVALID) and `field`.
  */
-export function parseDate(input: unknown, field: string, code = 'DATE_INVALID'): string {
+export function parseDate(input: unknown, field: string, code: DomainErrorCode = 'DATE_INVALID'): string {
   if (typeof input !== 'string' || splitValid(input) === null) {
     throw new DomainError(code, `${field} must be a real calendar date written YYYY-MM-DD`, field);
   }

@@ -14,7 +14,7 @@ export type DomainErrorCode =
 
 export class DomainError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: DomainErrorCode,
     message: string,
     readonly field?: string,
     readonly meta?: Record<string, string>,

@@ -4,3 +4,7 @@ export * from './dates';
 export * from './schedule';
 export * from './waterfall';
 export * from './as-of';
+export * from './status';
+export * from './assert';
+export * from './keyset';
+export * from './drift';

@@ -14,8 +14,8 @@ import { DomainError } from './errors';
 import { Decimal, parseMoney, parseRate, roundMoney } from './money';
 import { addDays, parseDate } from './dates';
 
-export type ScheduleType = 'FLAT' | 'DECLINING';
-export const SCHEDULE_TYPES: readonly ScheduleType[] = ['FLAT', 'DECLINING'];
+export const SCHEDULE_TYPES = ['FLAT', 'DECLINING'] as const;
+export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
 
 export interface CreditTerms {
   principal: Decimal;
@@ -35,6 +35,18 @@ export interface ScheduledInstallment {
   interest: Decimal;
   /** D_k: Σ of amounts 1..k. */
   cumulativeDue: Decimal;
+}
+
+/**
+ * What the waterfall reads of an instalment: its figures, and (the first instalment) its due date, the credit's
+ * start date, before which no payment may be dated. A full ScheduledInstallment is one.
+ */
+export type LedgerInstallment = Pick<ScheduledInstallment, 'number' | 'amount' | 'principal' | 'cumulativeDue'> & { dueDate?: string };
+
+/** What the waterfall (applyPayment, recompute) reads of a schedule. A full Schedule is one. */
+export interface LedgerSchedule {
+  totalAmount: Decimal;
+  installments: readonly LedgerInstallment[];
 }
 
 export interface Schedule {
@@ -198,31 +210,10 @@ export function buildSchedule(terms: CreditTerms): Schedule {
   let cumulative = new Decimal(0);
   built.rows.forEach((row, idx) => {
     const number = idx + 1;
-    const meta = { installment: String(number) };
-    if (!row.amount.gt(0)) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would be ${row.amount.toFixed(2)}: the principal is too small to spread over ${n} instalments`,
-        'installmentAmount',
-        meta,
-      );
-    }
-    if (row.principal.isNeg()) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would have a negative principal portion (${row.principal.toFixed(2)})`,
-        'principal',
-        meta,
-      );
-    }
-    if (row.interest.isNeg()) {
-      throw new DomainError(
-        'SCHEDULE_INVALID',
-        `instalment ${number} would have a negative interest portion (${row.interest.toFixed(2)})`,
-        'interest',
-        meta,
-      );
-    }
+    const refuse = (message: string, field: string) => new DomainError('SCHEDULE_INVALID', `instalment ${number} would ${message}`, field, { installment: String(number) });
+    if (!row.amount.gt(0)) throw refuse(`be ${row.amount.toFixed(2)}: the principal is too small to spread over ${n} instalments`, 'installmentAmount');
+    if (row.principal.isNeg()) throw refuse(`have a negative principal portion (${row.principal.toFixed(2)})`, 'principal');
+    if (row.interest.isNeg()) throw refuse(`have a negative interest portion (${row.interest.toFixed(2)})`, 'interest');
     cumulative = cumulative.plus(row.amount);
     installments.push({
       number,
@@ -254,7 +245,7 @@ export function cumulativeDue(schedule: Schedule, k: number): Decimal {
 }
 
 /** Largest k with D_k ≤ totalPaid (binary search over the cumulative schedule). */
-export function paidInstallmentsFor(schedule: Schedule, totalPaid: Decimal): number {
+export function paidInstallmentsFor(schedule: LedgerSchedule, totalPaid: Decimal): number {
   const list = schedule.installments;
   let lo = 0;
   let hi = list.length;

@@ -13,9 +13,10 @@
 import { DomainError } from './errors';
 import { Decimal, formatMoney, isCents, roundMoney } from './money';
 import { daysBetween, maxDate, parseDate } from './dates';
-import { Schedule, ScheduledInstallment, paidInstallmentsFor } from './schedule';
+import { LedgerInstallment, LedgerSchedule, paidInstallmentsFor } from './schedule';
+import { assert } from './assert';
+import type { CreditStatus } from './status';
 
-export type CreditStatus = 'ACTIVE' | 'PAID_OFF';
 
 export interface CreditState {
   totalPaid: Decimal;
@@ -56,7 +57,7 @@ export interface LedgerPayment {
 
 const ZERO = new Decimal(0);
 
-export function initialState(schedule: Schedule): CreditState {
+export function initialState(schedule: LedgerSchedule): CreditState {
   return {
     totalPaid: ZERO,
     balance: schedule.totalAmount,
@@ -68,14 +69,14 @@ export function initialState(schedule: Schedule): CreditState {
 }
 
 /** P_i(c): principal covered inside instalment `inst` once `c` of it has been paid. */
-export function principalCovered(inst: ScheduledInstallment, c: Decimal): Decimal {
+export function principalCovered(inst: LedgerInstallment, c: Decimal): Decimal {
   if (c.lte(0)) return ZERO;
   if (c.gte(inst.amount)) return inst.principal;
   return coveredPart(inst, c);
 }
 
 /** P_i(c) for 0 < c < amount_i: round(c × principal_i / amount_i). */
-function coveredPart(inst: ScheduledInstallment, c: Decimal): Decimal {
+function coveredPart(inst: LedgerInstallment, c: Decimal): Decimal {
   return roundMoney(c.times(inst.principal).div(inst.amount));
 }
 
@@ -87,7 +88,7 @@ function coveredPart(inst: ScheduledInstallment, c: Decimal): Decimal {
  * (see `validatePaymentDate`).
  */
 export function checkPayment(
-  schedule: Schedule,
+  schedule: LedgerSchedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
 ): void {
@@ -96,7 +97,7 @@ export function checkPayment(
 
 /** checkPayment, given totalAmount − state.totalPaid when it is already known. */
 function checkPaymentWith(
-  schedule: Schedule,
+  schedule: LedgerSchedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
   knownBalance: Decimal | null,
@@ -110,6 +111,7 @@ function checkPaymentWith(
   }
   parseDate(payment.paymentDate, 'paymentDate', 'PAYMENT_DATE_INVALID');
   const startDate = schedule.installments[0].dueDate;
+  assert(startDate !== undefined, "a schedule's first instalment carries the start date");
   if (payment.paymentDate < startDate) {
     throw new DomainError(
       'PAYMENT_DATE_INVALID',
@@ -153,13 +155,13 @@ interface Carry {
   totalPaid: Decimal | null;
   balance: Decimal;
   paidInstallments: number;
-  partPaid: ScheduledInstallment | null;
+  partPaid: LedgerInstallment | null;
   partPaidPrincipal: Decimal;
 }
 
 /** Applies one payment (see the module comment). Pure: returns the new state and the allocation. */
 export function applyPayment(
-  schedule: Schedule,
+  schedule: LedgerSchedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
 ): { state: CreditState; allocation: PaymentAllocation } {
@@ -177,7 +179,7 @@ export function applyPayment(
  * less, on a part-paid first instalment, what was paid before and P_i(before − D_(i−1)).
  */
 function applyPaymentCarrying(
-  schedule: Schedule,
+  schedule: LedgerSchedule,
   state: CreditState,
   payment: { amount: Decimal; paymentDate: string },
   carry: Carry | undefined,
@@ -191,7 +193,7 @@ function applyPaymentCarrying(
 
   const first = known ? carry.paidInstallments : paidInstallmentsFor(schedule, before);
   let paidInstallments = first;
-  let partPaid: ScheduledInstallment | null = null;
+  let partPaid: LedgerInstallment | null = null;
   let partPaidPrincipal = ZERO;
   const lines: AllocationLine[] = [];
   let start = first === 0 ? ZERO : list[first - 1].cumulativeDue; // D_(i−1)
@@ -269,7 +271,7 @@ function applyPaymentCarrying(
  * recomputing without it; the later payments get re-allocated.
  */
 export function recompute(
-  schedule: Schedule,
+  schedule: LedgerSchedule,
   ledger: LedgerPayment[],
 ): { state: CreditState; allocations: Array<{ paymentId: string; allocation: PaymentAllocation }> } {
   let state = initialState(schedule);
@@ -281,25 +283,4 @@ export function recompute(
     allocations.push({ paymentId: p.id, allocation: r.allocation });
   }
   return { state, allocations };
-}
-
-export interface StateDrift {
-  field: string;
-  persisted: string;
-  recomputed: string;
-}
-
-/** Differences between persisted and recomputed state (money compared by value); [] = consistent. */
-export function diffState(persisted: CreditState, recomputed: CreditState): StateDrift[] {
-  const out: StateDrift[] = [];
-  const cmp = (field: string, a: string, b: string): void => {
-    if (a !== b) out.push({ field, persisted: a, recomputed: b });
-  };
-  cmp('totalPaid', formatMoney(persisted.totalPaid), formatMoney(recomputed.totalPaid));
-  cmp('balance', formatMoney(persisted.balance), formatMoney(recomputed.balance));
-  cmp('paidInstallments', String(persisted.paidInstallments), String(recomputed.paidInstallments));
-  cmp('paymentCount', String(persisted.paymentCount), String(recomputed.paymentCount));
-  cmp('lastPaymentDate', String(persisted.lastPaymentDate), String(recomputed.lastPaymentDate));
-  cmp('status', persisted.status, recomputed.status);
-  return out;
 }

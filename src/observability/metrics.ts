@@ -118,6 +118,15 @@ export const httpDuration = new Histogram({
   registers: [registry],
 });
 
+/** Where a recalculation chunk's time goes in this worker process: reading and checking, then recording. */
+export const recalculationChunkSeconds = new Histogram({
+  name: 'abono_recalculation_chunk_seconds',
+  help: 'Seconds per recalculation chunk in this worker process, by phase: check (read the chunk and recompute it), record (findings and corrections)',
+  labelNames: ['phase'] as const,
+  buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  registers: [registry],
+});
+
 const sdkScrapeErrors = new Counter({
   name: 'abono_temporal_sdk_metrics_scrape_errors_total',
   help: "Scrapes of /metrics that could not include the Temporal SDK's metrics (its exporter did not answer in time)",
@@ -138,10 +147,6 @@ let sdkMetricsUrl: string | undefined;
 /** Set by installRuntime when the SDK core exports Prometheus metrics on a local port of this process. */
 export function setSdkMetricsUrl(url: string | undefined): void {
   sdkMetricsUrl = url;
-}
-
-export function getSdkMetricsUrl(): string | undefined {
-  return sdkMetricsUrl;
 }
 
 /** This registry's text, then the SDK core's (fetched with a short timeout), so one scrape gets both. */

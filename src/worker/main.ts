@@ -8,6 +8,6 @@ runSplitProcess('worker', async (abono, config, log) => {
   if (config.observability.metricsPort) await startMetricsServer(config.http.host, config.observability.metricsPort);
   // startedInMs: from the process's start to polling (module loading, migrations check, workflow bundle).
   const startedInMs = Math.round(process.uptime() * 1000);
-  log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, startedInMs }, 'worker running');
+  log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, batchTaskQueue: config.temporal.batchTaskQueue, startedInMs }, 'worker running');
   if (abono.bootstrapAdminKey) process.stdout.write(`Admin API key (shown once, store it now): ${abono.bootstrapAdminKey}\n`);
 });

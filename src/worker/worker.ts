@@ -62,24 +62,45 @@ async function installRuntimeOnce(log: Logger, opts: { sdkMetricsPort?: number |
   Runtime.install({ logger, telemetryOptions: { logging } });
 }
 
+/** Activities by their registered names (the workflows' activity types). */
+export type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
+
 export interface WorkerOptions extends ActivityDeps {
   log?: Logger;
   alertWebhookUrl?: string;
   recalculationThreads?: number;
   connection: NativeConnection;
   namespace: string;
+  /** Payments and reversals. */
   taskQueue: string;
+  /** Batch work: recalculations. */
+  batchTaskQueue: string;
+  /** Tests only: wraps the activities before they are registered (fault injection). */
+  wrapActivities?: <T extends ActivityMap>(activities: T) => T;
 }
 
-export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+/** The process's two workers, one per task queue, each with its own slots: a ten-minute chunk never holds up a payment. */
+export interface Workers {
+  payments: Worker;
+  batches: Worker;
+}
+
+async function createWorker(opts: WorkerOptions, taskQueue: string, activities: ActivityMap): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
+    taskQueue,
     // Built at build time when there is one; bundled now (once per process) otherwise.
     workflowBundle: fs.existsSync(builtBundlePath) ? { codePath: builtBundlePath } : await workflowBundle(),
-    activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts) }, opts.log),
+    activities: instrumentActivities(opts.wrapActivities ? opts.wrapActivities(activities) : activities, opts.log),
     // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
     shutdownGraceTime: '10 seconds',
   });
+}
+
+export async function createWorkers(opts: WorkerOptions): Promise<Workers> {
+  return {
+    payments: await createWorker(opts, opts.taskQueue, createPaymentActivities(opts)),
+    batches: await createWorker(opts, opts.batchTaskQueue, createRecalculationActivities(opts)),
+  };
 }

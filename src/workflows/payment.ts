@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment-activities';
 import { OperationStatus } from '../temporal/search-attributes';
-import type { PaymentOutcome, PaymentRequest } from './types';
+import type { PaymentOutcome, PaymentRequest, Refusal } from './types';
 
 // The database steps are short, so they run as local activities: the whole payment
 // usually completes inside one workflow task, and the API gets its answer in one round trip.
@@ -21,9 +21,11 @@ const steps = proxyLocalActivities<PaymentActivities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
 });
 
-// A compensation must finish: it retries until it does.
+// A compensation must finish: it retries for as long as an outage may last. The bound (a week) only turns a
+// compensation that can never succeed into a failed workflow an operator sees; resending the key runs it again.
 const compensations = proxyLocalActivities<PaymentActivities>({
   startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '7 days',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
@@ -52,25 +54,23 @@ export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutco
     upsertSearchAttributes([{ key: OperationStatus, value: o.status }]);
   };
 
+  const reject = async (refusal: Refusal): Promise<PaymentOutcome> => {
+    await steps.recordRejection(req, refusal, wf);
+    await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal });
+    return outcome!;
+  };
+
   try {
     const verdict = await steps.validatePayment(req);
     timings.validated = Date.now() - started;
-    if (!verdict.ok) {
-      await steps.recordRejection(req, verdict.refusal, wf);
-      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: verdict.refusal });
-      return outcome!;
-    }
+    if (!verdict.ok) return await reject(verdict.refusal);
     stage = 'persisting';
     await steps.persistPayment(req, wf);
     stage = 'applying';
     const applied = await steps.applyPayment(req, wf);
     timings.applied = Date.now() - started;
-    if (!applied.ok) {
-      // The credit changed between validation and the locked apply (another payment): a refusal.
-      await steps.recordRejection(req, applied.refusal, wf);
-      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: applied.refusal });
-      return outcome!;
-    }
+    // The credit changed between validation and the locked apply (another payment): a refusal.
+    if (!applied.ok) return await reject(applied.refusal);
     stage = 'auditing';
     await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, timings, wf);
     await settle({ status: 'APPLIED', paymentId: req.paymentId });

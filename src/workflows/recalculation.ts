@@ -13,16 +13,18 @@ import type { RecalculationActivities } from '../activities/recalculation-activi
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
-const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+import { FIRST_ID } from '../domain/keyset';
 
 const db = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  // Bounded: about 15 minutes of a database that does not answer, then the batch fails (and says so).
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 35 },
 });
 const chunks = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  // Bounded: a chunk that fails ten times (a worker killed mid-chunk is one) fails the batch.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 const alerts = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '10 seconds',
@@ -38,6 +40,10 @@ export const recalculationApproval = defineUpdate<{ status: string }, [ReviewDec
  * from their ledgers and compares (and in CORRECT mode corrects). REVIEW mode stores the
  * findings and waits, durably, for an admin's decision. Continues as new before the history
  * grows large, carrying its totals and position.
+ *
+ * Longer than 70 lines on purpose: a workflow's body is its durable story (scan, review, apply, finish) and every
+ * phase reads and writes the one progress record `p` that the query handler shows; split into functions it would
+ * have to pass `p` and the decision around, and the order of its commands, which replay checks, would be harder to see.
  */
 export async function recalculationWorkflow(input: RecalculationInput): Promise<RecalculationProgress> {
   const runId = workflowInfo().workflowId;

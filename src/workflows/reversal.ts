@@ -5,6 +5,8 @@ import type { ReversalOutcome, ReversalRequest } from './types';
 
 const steps = proxyLocalActivities<PaymentActivities>({
   startToCloseTimeout: '10 seconds',
+  // Bounded: a reversal that cannot run for 5 minutes fails (nothing was changed: its one write is one transaction).
+  scheduleToCloseTimeout: '5 minutes',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 

@@ -19,6 +19,15 @@ export interface Refusal {
   meta?: Record<string, string>;
 }
 
+/** A step's answer: go on, or the refusal that ends the workflow. Refusals are answers, not errors. */
+export type Verdict = { ok: true } | { ok: false; refusal: Refusal };
+
+/** The workflow and run a step belongs to, for the audit log. */
+export interface WorkflowRef {
+  workflowId: string;
+  runId: string;
+}
+
 export type PaymentOutcome =
   | { status: 'APPLIED'; paymentId: string }
   | { status: 'REJECTED'; paymentId: string; refusal: Refusal }
@@ -37,7 +46,9 @@ export type ReversalOutcome =
 export const paymentWorkflowId = (paymentId: string) => `payment-${paymentId}`;
 export const reversalWorkflowId = (paymentId: string) => `reversal-${paymentId}`;
 
-export type RecalculationMode = 'DRY_RUN' | 'CORRECT' | 'REVIEW';
+import type { RecalculationMode } from '../domain/status';
+
+export type { RecalculationMode };
 
 export interface RecalculationInput {
   mode: RecalculationMode;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { paymentIdForKey } from '../../src/services/payments';
+import { paymentIdForKey } from '../../src/client/payments';
 import { expectNothingLost } from '../support/cluster-checks';
 import { burstOnNewCredits, createCredits, report, sharedCluster } from '../support/cluster-env';
 import { submitWithRetry, tally } from '../support/cluster-load';

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { appendAudit } from '../../src/services/audit';
-import { verifyAuditChain } from '../../src/services/audit-chain';
+import { appendAudit } from '../../src/db/audit';
+import { verifyAuditChain } from '../../src/db/audit-chain';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import YAML from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config';
-import { hashApiKey } from '../../src/services/api-keys';
+import { hashApiKey } from '../../src/db/api-keys';
 import { TEMPORAL_DATABASES } from '../../src/cluster/postgres';
 import { TEMPORAL_CONFIG_DIR, TEMPORAL_CONFIG_ENV, TEMPORAL_DYNAMIC_CONFIG_FILE, temporalDbEnv, temporalPorts } from '../../src/cluster/temporal';
 import { searchAttributeArgs, searchAttributeKeys } from '../../src/temporal/search-attributes';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { findInconsistentCredits } from '../../src/services/consistency';
-import { paymentIdForKey } from '../../src/services/payments';
+import { findInconsistentCredits } from '../support/consistency';
+import { paymentIdForKey } from '../../src/client/payments';
 import { snapshot } from '../support/db';
 import { killHard, spawnWorker, startTcpProxy, waitForTerminal } from '../support/faults';
 import { call, createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';

@@ -3,8 +3,8 @@ import { Writable } from 'node:stream';
 import { startAbono } from '../../src/abono';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { createApiKey } from '../../src/services/api-keys';
-import { paymentIdForKey } from '../../src/services/payments';
+import { createApiKey } from '../../src/db/api-keys';
+import { paymentIdForKey } from '../../src/client/payments';
 import { call, createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';
 
 /** The value of one sample in Prometheus text (0 when absent), e.g. sample(t, 'abono_payments_total', { outcome: 'APPLIED' }). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findInconsistentCredits } from '../../src/services/consistency';
+import { findInconsistentCredits } from '../support/consistency';
 import { snapshot } from '../support/db';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 

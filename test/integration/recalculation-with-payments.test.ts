@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findInconsistentCredits } from '../../src/services/consistency';
+import { findInconsistentCredits } from '../support/consistency';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 
 async function waitFor(app: TestApp, id: string) {

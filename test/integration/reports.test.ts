@@ -1,5 +1,5 @@
 import { Client as PgClient } from 'pg';
-import { seedPortfolio } from '../../scripts/seed';
+import { seedPortfolio } from '../../tools/seed';
 import { CreditRow, InstallmentRow, scheduleOf, stateOf, termsOf } from '../../src/db/rows';
 import { addDays, Decimal, diffState, figuresAsOf, formatMoney, recompute } from '../../src/domain';
 import { call, createCredit, startTestApp, TestApp } from '../support/harness';

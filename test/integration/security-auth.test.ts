@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createApiKey, hashApiKey, revokeApiKey, type Role, roleRank } from '../../src/services/api-keys';
+import { createApiKey, hashApiKey, revokeApiKey, type Role, roleRank } from '../../src/db/api-keys';
 import { snapshot } from '../support/db';
 import { call, createCredit, creditBody, HttpAnswer, pay, startTestApp, TestApp } from '../support/harness';
 

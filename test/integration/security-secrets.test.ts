@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { type Abono, startAbono } from '../../src/abono';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { createApiKey, hashApiKey } from '../../src/services/api-keys';
+import { createApiKey, hashApiKey } from '../../src/db/api-keys';
 import { call, creditBody, freshDatabase } from '../support/harness';
 
 /** Every string inside a Temporal history, payload bytes decoded, as one text. */

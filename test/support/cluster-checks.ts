@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { findInconsistentCredits } from '../../src/services/consistency';
-import { paymentIdForKey } from '../../src/services/payments';
+import { findInconsistentCredits } from './consistency';
+import { paymentIdForKey } from '../../src/client/payments';
 import type { TestCluster } from './cluster-env';
 import { Answer, PaymentSpec, tally } from './cluster-load';
 

@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import { Abono, startAbono } from '../../src/abono';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { createApiKey } from '../../src/services/api-keys';
+import { createApiKey } from '../../src/db/api-keys';
+import { failingSteps } from './fault-injection';
 
 export interface TestApp {
   abono: Abono;
@@ -52,7 +53,7 @@ export async function startTestApp(overrides: Record<string, string> = {}, fault
     databaseUrl: overrides.DATABASE_URL ?? (await freshDatabase()),
     temporalAddress: overrides.TEMPORAL_ADDRESS ?? process.env.TEMPORAL_ADDRESS!,
     temporalUiUrl: 'http://127.0.0.1:8233',
-    faults: faults ? new Set(faults) : undefined,
+    wrapActivities: faults ? failingSteps(faults) : undefined,
   });
   const keys = {
     admin: (await createApiKey(abono.ds, 'test-admin', 'admin')).key,

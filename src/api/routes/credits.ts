@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { todayIn } from '../../domain';
-import { createCredit, getCreditAsOf, getSchedule } from '../../services/credits';
-import { listCreditPayments } from '../../services/payments';
+import { createCredit } from '../../db/credits';
+import { getCreditAsOf, getSchedule } from '../../queries/credit-views';
+import { listCreditPayments } from '../../queries/payment-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { AsOfQuery, CreateCreditBody, uuid } from '../schemas';

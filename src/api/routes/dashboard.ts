@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
 import { todayIn } from '../../domain';
-import { dashboardSummary } from '../../services/dashboard';
+import { dashboardSummary } from '../../queries/dashboard';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
 

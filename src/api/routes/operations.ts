@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { metricsContentType, metricsText } from '../../observability/metrics';
-import { DEFAULT_STUCK_LIMIT, MAX_STUCK_LIMIT, OPERATION_KINDS, OperationKindName, findStuckOperations, parseDuration } from '../../services/operations';
+import { DEFAULT_STUCK_LIMIT, MAX_STUCK_LIMIT, OPERATION_KINDS, OperationKindName, findStuckOperations, parseDuration } from '../../queries/operations';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
 import { uuid } from '../schemas';

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { decideRecalculation, getRecalculation, startRecalculation } from '../../services/recalculation-runs';
+import { RECALCULATION_MODES } from '../../domain';
+import { decideRecalculation, startRecalculation } from '../../client/recalculations';
+import { getRecalculation } from '../../queries/recalculation-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { uuid } from '../schemas';
@@ -9,7 +11,7 @@ export const StartRecalculationBody = z
   .strictObject({
     creditIds: z.array(uuid).min(1).max(10000).optional(),
     dryRun: z.boolean().optional(),
-    mode: z.enum(['DRY_RUN', 'CORRECT', 'REVIEW']).optional(),
+    mode: z.enum(RECALCULATION_MODES).optional(),
     chunkSize: z.number().int().min(1).max(10000).optional(),
     parallelism: z.number().int().min(1).max(16).optional(),
   })

@@ -1,20 +1,9 @@
 import { Request, Response, Router } from 'express';
 import { z, ZodError } from 'zod';
-import { daysBetween, isValidDate, todayIn } from '../../domain';
-import {
-  ARREARS_BUCKETS,
-  CREDIT_STATUSES,
-  DEFAULT_PAGE,
-  MAX_PAGE,
-  PAYMENT_STATUSES,
-  decodePaymentsCursor,
-  decodePortfolioCursor,
-  paymentsReport,
-  portfolioReport,
-  reportCursorKey,
-  streamPaymentsCsv,
-  streamPortfolioCsv,
-} from '../../services/reports';
+import { ARREARS_BUCKETS, CREDIT_STATUSES, PAYMENT_STATUSES, daysBetween, isValidDate, todayIn } from '../../domain';
+import { DEFAULT_PAGE, MAX_PAGE, decodePortfolioCursor, portfolioReport, streamPortfolioCsv } from '../../queries/portfolio-report';
+import { decodePaymentsCursor, paymentsReport, streamPaymentsCsv } from '../../queries/payments-report';
+import { reportCursorKey } from '../../queries/report-cursors';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
 

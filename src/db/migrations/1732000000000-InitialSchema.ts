@@ -7,6 +7,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 export class InitialSchema1732000000000 implements MigrationInterface {
   name = 'InitialSchema1732000000000';
 
+  // One long function on purpose: a migration is frozen once released, and reads best as the schema it creates.
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE TABLE credits (

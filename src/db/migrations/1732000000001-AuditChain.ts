@@ -8,7 +8,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * chain and assigns the id inside that lock, so within a chain id order is link order.
  *
  * `audit_entry_hash(...)` is the one definition of the hash: the trigger and `audit verify`
- * (src/services/audit-chain.ts) both call it. The content is a JSON array (unambiguous: nulls stay
+ * (src/db/audit-chain.ts) both call it. The content is a JSON array (unambiguous: nulls stay
  * null, strings are quoted), with occurred_at as UTC microseconds so no session setting changes it.
  */
 export class AuditChain1732000000001 implements MigrationInterface {

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { arrearsBucketCase } from '../credit-figures-sql';
 
 /**
  * Reports (issue 6): the as-of figures of DESIGN.md §3 as ONE SQL function over persisted columns, the index
@@ -37,7 +38,7 @@ export class ReportFigures1732000000002 implements MigrationInterface {
                     THEN round(CASE WHEN p_paid_installments + 1 < p_installments
                                     THEN (p_paid_installments + 1) * p_installment_amount
                                     ELSE p_total_amount END - p_total_paid, 2) END,
-               CASE WHEN o.overdue <= 0 THEN 'current' WHEN o.overdue >= 4 THEN '4+' ELSE o.overdue::text END
+               ${arrearsBucketCase('o.overdue')}
           FROM (SELECT CASE WHEN p_as_of < p_start_date THEN 0
                             ELSE least(p_installments, (p_as_of - p_start_date + p_period_days - 1) / p_period_days + 1)
                        END AS expected) e

@@ -1,10 +1,11 @@
 import { DataSource } from 'typeorm';
-import { CreditState, formatMoney, StateDrift } from '../domain';
+import { CreditState, formatMoney, RecalculationMode, StateDrift } from '../domain';
+import { recalculationChunkSeconds } from '../observability/metrics';
 import { appendAudit } from './audit';
 import { checkChunk } from './chunk-check';
-import { checkCredit, lockCredit, rebuildFromLedger } from './ledger';
+import { checkCredit } from './credit-drift';
+import { loadBook, lockCredit, rebuildFromLedger } from './ledger';
 
-export type RecalculationMode = 'DRY_RUN' | 'CORRECT' | 'REVIEW';
 
 export interface ChunkCounts {
   scanned: number;
@@ -13,7 +14,7 @@ export interface ChunkCounts {
   errors: number;
 }
 
-export const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+export { FIRST_ID } from '../domain/keyset';
 
 const stateJson = (s: CreditState) => ({
   totalPaid: formatMoney(s.totalPaid),
@@ -48,9 +49,11 @@ export async function correctCredit(ds: DataSource, creditId: string, ctx: { run
     await m.query(`SET LOCAL lock_timeout = '2s'`);
     const credit = await lockCredit(m, creditId);
     if (!credit) return { corrected: false, drift: [] };
-    const drift = await checkCredit(m, credit);
+    // One read of the credit's book serves the check and the rebuild.
+    const book = await loadBook(m, credit);
+    const drift = await checkCredit(m, credit, book);
     if (drift.length === 0) return { corrected: false, drift };
-    const { before, after } = await rebuildFromLedger(m, credit);
+    const { before, after } = await rebuildFromLedger(m, credit, book);
     await appendAudit(m, {
       action: 'credit.recalculated',
       creditId,
@@ -65,9 +68,6 @@ export async function correctCredit(ds: DataSource, creditId: string, ctx: { run
     return { corrected: true, drift, before, after };
   });
 }
-
-/** Where a batch's time went, in this process (for the benchmark): reading and checking, recording. */
-export const chunkTimings = { chunks: 0, credits: 0, checkMs: 0, recordMs: 0 };
 
 /**
  * One chunk of a batch: reads the chunk's credits and ledgers in one statement (one snapshot),
@@ -115,10 +115,8 @@ export async function recalculateChunk(
     `INSERT INTO recalculation_chunks (run_id, lo, hi, scanned, inconsistent, corrected, errors) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (run_id, lo) DO NOTHING`,
     [args.runId, args.lo, args.hi, counts.scanned, counts.inconsistent, counts.corrected, counts.errors],
   );
-  chunkTimings.chunks += 1;
-  chunkTimings.credits += scanned;
-  chunkTimings.checkMs += t2 - t1;
-  chunkTimings.recordMs += performance.now() - t2;
+  recalculationChunkSeconds.observe({ phase: 'check' }, (t2 - t1) / 1000);
+  recalculationChunkSeconds.observe({ phase: 'record' }, (performance.now() - t2) / 1000);
   return counts;
 }
 

@@ -3,17 +3,19 @@ import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFound
 import { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
-import { recalculationApproval, recalculationProgress, recalculationWorkflow } from '../workflows';
-import type { RecalculationInput, RecalculationMode, RecalculationProgress } from '../workflows/types';
-import { ConflictError, NotFoundError } from './errors';
+import { recalculationApproval, recalculationWorkflow } from '../workflows';
+import type { RecalculationMode } from '../domain';
+import type { RecalculationInput } from '../workflows/types';
+import type { TemporalUi } from './temporal';
+import { findRun } from '../db/recalculation-runs';
+import { ConflictError, NotFoundError } from '../errors';
 
-export interface RecalculationDeps {
+export interface RecalculationDeps extends TemporalUi {
   ds: DataSource;
   client: Client;
+  /** The batch task queue. */
   taskQueue: string;
   defaults: { chunkSize: number; parallelism: number };
-  temporalUiUrl?: string;
-  namespace: string;
 }
 
 export interface StartRecalculation {
@@ -48,48 +50,6 @@ export async function startRecalculation(deps: RecalculationDeps, req: StartReca
   return id;
 }
 
-async function liveProgress(deps: RecalculationDeps, id: string): Promise<RecalculationProgress | undefined> {
-  try {
-    return await deps.client.connection.withDeadline(Date.now() + 2000, () => deps.client.workflow.getHandle(id).query(recalculationProgress));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The stored result (and live progress while it runs), with the drifted credits paged by id. */
-export async function getRecalculation(deps: RecalculationDeps, id: string, page: { limit: number; after?: string }) {
-  const rows = await deps.ds.query(`SELECT * FROM recalculation_runs WHERE id = $1`, [id]);
-  const run = rows[0];
-  const live = !run || run.status === 'RUNNING' || run.status === 'APPLYING' || run.status === 'AWAITING_APPROVAL' ? await liveProgress(deps, id) : undefined;
-  if (!run && !live) throw new NotFoundError('RECALCULATION_NOT_FOUND', `recalculation ${id} does not exist`);
-  const findings: Array<{ credit_id: string; status: string; drift: unknown; before_state: unknown; after_state: unknown; error: string | null }> = await deps.ds.query(
-    `SELECT credit_id, status, drift, before_state, after_state, error FROM recalculation_findings
-      WHERE run_id = $1 AND credit_id > $2 ORDER BY credit_id LIMIT $3`,
-    [id, page.after ?? '00000000-0000-0000-0000-000000000000', page.limit + 1],
-  );
-  const more = findings.length > page.limit;
-  const shown = findings.slice(0, page.limit);
-  return {
-    id,
-    mode: run?.mode ?? live?.mode,
-    status: live?.status ?? run.status,
-    scanned: live?.scanned ?? run.scanned,
-    inconsistent: live?.inconsistent ?? run.inconsistent,
-    corrected: live?.corrected ?? run.corrected,
-    errors: live?.errors ?? run.errors,
-    position: live?.position ?? null,
-    creditsPerSecond: live?.creditsPerSecond ?? null,
-    startedBy: run?.started_by ?? null,
-    approvedBy: run?.approved_by ?? null,
-    startedAt: run?.started_at?.toISOString() ?? null,
-    finishedAt: run?.finished_at?.toISOString() ?? null,
-    durationMs: run?.duration_ms != null ? Number(run.duration_ms) : null,
-    temporalUrl: deps.temporalUiUrl ? `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(id)}` : null,
-    inconsistentCredits: shown.map((f) => ({ creditId: f.credit_id, status: f.status, drift: f.drift, before: f.before_state, after: f.after_state, error: f.error })),
-    nextAfter: more ? shown[shown.length - 1].credit_id : null,
-  };
-}
-
 /** Maker-checker: an admin approves or rejects a REVIEW batch's proposed corrections. */
 export async function decideRecalculation(deps: RecalculationDeps, id: string, approve: boolean, decidedBy: string) {
   try {
@@ -97,8 +57,7 @@ export async function decideRecalculation(deps: RecalculationDeps, id: string, a
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       // Temporal says "not found" for a workflow that has finished too: ask the database.
-      const known = await deps.ds.query(`SELECT 1 FROM recalculation_runs WHERE id = $1`, [id]);
-      if (known.length) throw new ConflictError('RECALCULATION_NOT_AWAITING_APPROVAL', 'this recalculation is not awaiting approval');
+      if (await findRun(deps.ds, id)) throw new ConflictError('RECALCULATION_NOT_AWAITING_APPROVAL', 'this recalculation is not awaiting approval');
       throw new NotFoundError('RECALCULATION_NOT_FOUND', `recalculation ${id} does not exist`);
     }
     const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
@@ -131,7 +90,7 @@ export async function ensureRecalculationSchedule(client: Client, config: Config
     type: 'startWorkflow' as const,
     workflowType: recalculationWorkflow,
     workflowId: `recalculation-${r.scheduleId}`,
-    taskQueue: config.temporal.taskQueue,
+    taskQueue: config.temporal.batchTaskQueue,
     args: [input] as [RecalculationInput],
     typedSearchAttributes: [
       { key: OperationKind, value: 'recalculation' },

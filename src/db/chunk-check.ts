@@ -4,7 +4,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Client, ClientConfig, Query, types as pgTypes } from 'pg';
 import { DataSource } from 'typeorm';
-import { ChunkCredit, chunkStatement, ChunkRange, CreditDrift, driftOfChunk, driftOfChunkCredit, loadChunk } from './ledger';
+import { ChunkCredit, chunkStatement, ChunkRange, CreditDrift, driftOfChunk, driftOfChunkCredit, loadChunk } from './credit-chunks';
 
 /** A batch of fewer named credits than this is checked on the calling thread (a thread's start costs more). */
 const THREAD_MIN_CREDITS = 256;

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { CreditDrift, driftOfChunk, loadChunk } from './ledger';
-import { FIRST_ID } from './recalculation';
+import { CreditDrift, driftOfChunk, loadChunk } from '../../src/db/credit-chunks';
+import { FIRST_ID } from '../../src/db/recalculation-chunks';
 
 export type { CreditDrift };
 

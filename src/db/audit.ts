@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { runAsOne, Statement } from '../db/statement';
+import { runAsOne, Statement } from './statement';
 
 export interface AuditEntry {
   action: string;

@@ -4,14 +4,48 @@
  * same SQL function as the reports (`credit_figures`), so the page and /v1/reports/* agree by construction.
  */
 import type { DataSource } from 'typeorm';
-import { Decimal, sumMoney } from '../domain';
-import { ARREARS_BUCKETS, BUCKET_NAMES_JOIN } from './reports';
+import { ARREARS_BUCKETS, Decimal, PAYMENT_STATUSES, sumMoney } from '../domain';
+import { BUCKET_NAMES_JOIN, FIGURES_JOIN } from '../db/credit-figures-sql';
 import { findStuckOperations, OperationsDeps } from './operations';
 
 export const COLLECTION_DAYS = 30;
 export const DASHBOARD_STUCK_AFTER_MS = 60_000;
 
 type Row = Record<string, string | number | null>;
+
+/** The portfolio's totals (the ROLLUP's grand total row) and one entry per arrears bucket. */
+function portfolioView(portfolio: Row[]) {
+  const grand = portfolio.find((r) => Number(r.is_total) === 1);
+  const buckets = ARREARS_BUCKETS.map((b) => {
+    const r = portfolio.find((x) => Number(x.is_total) === 0 && x.bucket === b);
+    return { bucket: b, credits: r ? Number(r.credits) : 0, balance: r ? String(r.balance) : '0.00', overdueAmount: r ? String(r.overdue_amount) : '0.00' };
+  });
+  return {
+    credits: grand ? Number(grand.credits) : 0,
+    activeCredits: grand ? Number(grand.active) : 0,
+    balance: grand ? String(grand.balance) : '0.00',
+    totalPaid: grand ? String(grand.total_paid) : '0.00',
+    overdueAmount: grand ? String(grand.overdue_amount) : '0.00',
+    buckets,
+  };
+}
+
+const isoOrNull = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+function recalculationView(last: Row) {
+  return {
+    id: String(last.id),
+    mode: last.mode,
+    status: last.status,
+    scanned: Number(last.scanned),
+    inconsistent: Number(last.inconsistent),
+    corrected: Number(last.corrected),
+    errors: Number(last.errors),
+    startedAt: isoOrNull(last.started_at),
+    finishedAt: isoOrNull(last.finished_at),
+    durationMs: last.duration_ms != null ? Number(last.duration_ms) : null,
+  };
+}
 
 /** `asOf` is today in the lender's `timeZone`; the outcome window starts at midnight there, 29 days before. */
 export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf: string, timeZone: string) {
@@ -22,8 +56,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
               round(coalesce(sum(c.balance), 0), 2) AS balance, round(coalesce(sum(c.total_paid), 0), 2) AS total_paid,
               round(coalesce(sum(f.overdue_amount), 0), 2) AS overdue_amount
          FROM credits c
-        CROSS JOIN LATERAL credit_figures(c.start_date, c.installments, c.period_days, c.installment_amount,
-                                          c.total_amount, c.total_paid, c.paid_installments, $1::date) f
+        ${FIGURES_JOIN}
         ${BUCKET_NAMES_JOIN}
         GROUP BY ROLLUP (b.name)`,
       [asOf],
@@ -47,12 +80,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
     findStuckOperations(ops, { olderThanMs: DASHBOARD_STUCK_AFTER_MS, limit: 20 }).catch((err: Error) => ({ error: err.message })),
   ]);
 
-  const grand = portfolio.find((r) => Number(r.is_total) === 1);
-  const buckets = ARREARS_BUCKETS.map((b) => {
-    const r = portfolio.find((x) => Number(x.is_total) === 0 && x.bucket === b);
-    return { bucket: b, credits: r ? Number(r.credits) : 0, balance: r ? String(r.balance) : '0.00', overdueAmount: r ? String(r.overdue_amount) : '0.00' };
-  });
-  const byStatus = Object.fromEntries(['APPLIED', 'REJECTED', 'FAILED', 'REVERSED', 'PENDING'].map((s) => [s, 0])) as Record<string, number>;
+  const byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<string, number>;
   for (const o of outcomes) byStatus[String(o.status)] = Number(o.count);
   const terminal = byStatus.APPLIED + byStatus.REJECTED + byStatus.FAILED + byStatus.REVERSED;
   const rate = (n: number) => (terminal > 0 ? Math.round((n / terminal) * 10000) / 10000 : 0);
@@ -60,14 +88,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
   const last = recalcs[0];
   return {
     asOf,
-    portfolio: {
-      credits: grand ? Number(grand.credits) : 0,
-      activeCredits: grand ? Number(grand.active) : 0,
-      balance: grand ? String(grand.balance) : '0.00',
-      totalPaid: grand ? String(grand.total_paid) : '0.00',
-      overdueAmount: grand ? String(grand.overdue_amount) : '0.00',
-      buckets,
-    },
+    portfolio: portfolioView(portfolio),
     collections: {
       from: String(collections[0]?.date ?? asOf),
       to: asOf,
@@ -81,20 +102,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
       failureRate: rate(byStatus.FAILED),
       rejectionRate: rate(byStatus.REJECTED),
     },
-    lastRecalculation: last
-      ? {
-          id: String(last.id),
-          mode: last.mode,
-          status: last.status,
-          scanned: Number(last.scanned),
-          inconsistent: Number(last.inconsistent),
-          corrected: Number(last.corrected),
-          errors: Number(last.errors),
-          startedAt: last.started_at ? new Date(last.started_at as unknown as string).toISOString() : null,
-          finishedAt: last.finished_at ? new Date(last.finished_at as unknown as string).toISOString() : null,
-          durationMs: last.duration_ms != null ? Number(last.duration_ms) : null,
-        }
-      : null,
+    lastRecalculation: last ? recalculationView(last) : null,
     stuck,
   };
 }

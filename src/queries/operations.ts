@@ -11,18 +11,19 @@
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { CreditId, OperationKind, OperationStatus, PaymentId } from '../temporal/search-attributes';
 import { paymentStage, recalculationProgress } from '../workflows';
-import { UnavailableError } from './errors';
+import { namespaceUrl, rethrowUnavailable, TemporalUi, workflowUrl } from '../client/temporal';
 
 export const OPERATION_KINDS = ['payment', 'reversal', 'recalculation'] as const;
 export type OperationKindName = (typeof OPERATION_KINDS)[number];
 
 export const MAX_STUCK_LIMIT = 1000;
 export const DEFAULT_STUCK_LIMIT = 100;
+/** Per operation: describing it, then asking the workflow where it is (a busy worker may not answer). */
+const DESCRIBE_TIMEOUT_MS = 3000;
+const QUERY_TIMEOUT_MS = 1500;
 
-export interface OperationsDeps {
+export interface OperationsDeps extends TemporalUi {
   client: Client;
-  namespace: string;
-  temporalUiUrl?: string;
 }
 
 export interface StuckQuery {
@@ -40,16 +41,6 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const ms = Number(m[1]) * UNIT_MS[m[2]];
   return ms <= 30 * 24 * 3_600_000 ? ms : undefined;
-}
-
-function uiBase(deps: OperationsDeps): string | undefined {
-  return deps.temporalUiUrl ? `${deps.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.namespace)}` : undefined;
-}
-
-export function workflowLink(deps: OperationsDeps, workflowId: string, runId?: string): string | null {
-  const base = uiBase(deps);
-  if (!base) return null;
-  return `${base}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${encodeURIComponent(runId)}/history` : ''}`;
 }
 
 /** The visibility query (the same text works in the Temporal UI's query box and `temporal workflow list -q`). */
@@ -85,11 +76,6 @@ async function pool<T, R>(items: T[], width: number, fn: (t: T) => Promise<R>): 
   return out;
 }
 
-const unavailable = (err: unknown) => {
-  const e = err as { code?: number; message?: string };
-  return e?.code === 14 || /UNAVAILABLE|ECONNREFUSED|Connection refused/i.test(e?.message ?? '');
-};
-
 /** Where one running operation is. Never throws: what cannot be learnt is null, with the reason in `note`. */
 async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, now: Date) {
   const kind = (info.typedSearchAttributes.get(OperationKind) as string | undefined) ?? null;
@@ -97,7 +83,7 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
   let description: WorkflowExecutionDescription | undefined;
   let note: string | null = null;
   try {
-    description = await deps.client.connection.withDeadline(Date.now() + 3000, () => handle.describe());
+    description = await deps.client.connection.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => handle.describe());
   } catch (err) {
     note = `describe failed: ${(err as Error).message}`;
   }
@@ -122,9 +108,9 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
   let progress: unknown = null;
   if (kind === 'payment' || kind === 'recalculation') {
     try {
-      if (kind === 'payment') stage = await deps.client.connection.withDeadline(Date.now() + 1500, () => handle.query(paymentStage));
+      if (kind === 'payment') stage = await deps.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(paymentStage));
       else {
-        const p = await deps.client.connection.withDeadline(Date.now() + 1500, () => handle.query(recalculationProgress));
+        const p = await deps.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(recalculationProgress));
         progress = p;
         stage = `${p.phase.toLowerCase()} (${p.scanned} scanned)`;
       }
@@ -156,7 +142,7 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
     pendingWorkflowTask,
     progress,
     note,
-    temporalUrl: workflowLink(deps, info.workflowId, info.runId),
+    temporalUrl: workflowUrl(deps, info.workflowId, info.runId),
   };
 }
 
@@ -177,11 +163,10 @@ export async function findStuckOperations(deps: OperationsDeps, q: StuckQuery) {
     }
     total = await counted;
   } catch (err) {
-    if (unavailable(err)) throw new UnavailableError('TEMPORAL_UNAVAILABLE', 'the workflow service is unreachable');
-    throw err;
+    rethrowUnavailable(err);
   }
   const operations = await pool(found, 10, (wf) => describeOne(deps, wf, now));
-  const base = uiBase(deps);
+  const base = namespaceUrl(deps);
   return {
     asOf: now.toISOString(),
     olderThanMs: q.olderThanMs,

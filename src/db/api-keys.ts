@@ -33,6 +33,12 @@ export async function revokeApiKey(ds: DataSource, id: string): Promise<boolean>
   return rows.length > 0;
 }
 
+/** One key's name, role and revocation time (never its hash). */
+export async function findApiKey(ds: DataSource, id: string): Promise<{ name: string; role: Role; revoked_at: unknown } | undefined> {
+  const rows: Array<{ name: string; role: Role; revoked_at: unknown }> = await ds.query(`SELECT name, role, revoked_at FROM api_keys WHERE id = $1`, [id]);
+  return rows[0];
+}
+
 export async function countApiKeys(ds: DataSource): Promise<number> {
   const rows: Array<{ n: string }> = await ds.query(`SELECT count(*) AS n FROM api_keys`);
   return Number(rows[0].n);

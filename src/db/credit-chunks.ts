@@ -1,0 +1,158 @@
+import type { EntityManager } from 'typeorm';
+import { Decimal, LedgerInstallment, LedgerPayment, LedgerSchedule, StateDrift } from '../domain';
+import { driftOf, PersistedState, StoredAllocation } from './credit-drift';
+
+// Checking many credits (the recalculation's chunks, the consistency check): one query, one row per
+// credit, then the domain in memory.
+
+/**
+ * One credit of a chunk as the check reads it: the persisted state, and its schedule, ledger and
+ * allocation rows each folded by PostgreSQL into one space-separated text (numbers and amounts as
+ * PostgreSQL prints them), so that a chunk of thousands of credits is one statement (one snapshot) and
+ * thousands of rows, not a hundred thousand.
+ */
+export interface ChunkCredit extends PersistedState {
+  id: string;
+  total_amount: string;
+  /** Due date of the first instalment (the start date: payments may not be dated before it). */
+  first_due: string | null;
+  /** "number amount principal cumulative_due" per instalment: what the waterfall reads of it. */
+  schedule: string | null;
+  /** "ledger_seq id amount payment_date" per applied payment (ledger_seq "-" when missing: last). */
+  ledger: string | null;
+  /** "payment_id installment_number amount principal interest remaining_for_installment" per allocation row. */
+  allocations: string | null;
+}
+
+export interface ChunkRange {
+  /** Credits with lo < id ≤ hi, */
+  lo: string;
+  hi: string;
+  /** and, when given, only these. */
+  creditIds?: string[];
+}
+
+/**
+ * The statement that reads a chunk of credits with everything the check compares, in ONE statement (so one
+ * snapshot, without a transaction): the credits by id range and, for each, the aggregated text of its
+ * instalments, applied payments and allocation rows, each read by its credit_id index (no sort, no
+ * temporary files).
+ */
+export function chunkStatement(range: ChunkRange): { text: string; values: unknown[] } {
+  return {
+    text: `SELECT c.id, c.status, c.total_amount, c.balance, c.total_paid,
+            c.paid_installments, c.payment_count, c.last_payment_date,
+            i.first_due, i.schedule,
+            (SELECT string_agg(concat_ws(' ', coalesce(ledger_seq::text, '-'), id, amount, payment_date), ' ')
+               FROM payments WHERE credit_id = c.id AND status = 'APPLIED') AS ledger,
+            (SELECT string_agg(concat_ws(' ', payment_id, installment_number, amount, principal, interest, remaining_for_installment), ' ')
+               FROM payment_allocations WHERE credit_id = c.id) AS allocations
+       FROM credits c
+       LEFT JOIN LATERAL (
+              SELECT min(due_date) AS first_due,
+                     string_agg(concat_ws(' ', number, amount, principal, cumulative_due), ' ') AS schedule
+                FROM credit_installments WHERE credit_id = c.id) i ON true
+      WHERE c.id > $1 AND c.id <= $2${range.creditIds ? ' AND c.id = ANY($3::uuid[])' : ''}
+      ORDER BY c.id`,
+    values: range.creditIds ? [range.lo, range.hi, range.creditIds] : [range.lo, range.hi],
+  };
+}
+
+/** Runs chunkStatement and returns its rows. */
+export async function loadChunk(q: Pick<EntityManager, 'query'>, range: ChunkRange): Promise<ChunkCredit[]> {
+  const { text, values } = chunkStatement(range);
+  return q.query(text, values);
+}
+
+/** Decimal of each text of one column; a text equal to the one before (a FLAT schedule's repeated amounts) is parsed once. */
+class MoneyReader {
+  private text = '';
+  private value = new Decimal(0);
+  read(text: string): Decimal {
+    if (text !== this.text) {
+      this.value = new Decimal(text);
+      this.text = text;
+    }
+    return this.value;
+  }
+}
+
+/** Record numbers in order (a GROUP BY feeds string_agg in no promised order): the permutation, or null if in order. */
+function orderOf(keys: number[]): number[] | null {
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1] <= keys[i])) return keys.map((_, j) => j).sort((x, y) => keys[x] - keys[y]);
+  }
+  return null;
+}
+
+/**
+ * The stored schedule of a chunk credit, as the waterfall reads it (a LedgerSchedule): each instalment's number,
+ * amount, principal and cumulative due, and the first one's due date (the start date). The check reads nothing
+ * else of a schedule, so the chunk statement does not fetch the rest.
+ */
+function chunkSchedule(c: ChunkCredit): LedgerSchedule {
+  const t = c.schedule ? c.schedule.split(' ') : [];
+  const n = t.length / 4;
+  const numbers: number[] = [];
+  for (let k = 0; k < n; k++) numbers.push(Number(t[4 * k]));
+  const order = orderOf(numbers);
+  const installments: LedgerInstallment[] = [];
+  const amounts = new MoneyReader();
+  const principals = new MoneyReader();
+  for (let j = 0; j < n; j++) {
+    const k = order ? order[j] : j;
+    const o = 4 * k;
+    // Every instalment has the same shape (dueDate present, undefined past the first): one hidden class.
+    const dueDate = j === 0 ? (c.first_due ?? undefined) : undefined;
+    installments.push({ number: numbers[k], dueDate, amount: amounts.read(t[o + 1]), principal: principals.read(t[o + 2]), cumulativeDue: new Decimal(t[o + 3]) });
+  }
+  return { totalAmount: new Decimal(c.total_amount), installments };
+}
+
+/** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them). */
+function chunkLedger(c: ChunkCredit): LedgerPayment[] {
+  if (!c.ledger) return [];
+  const t = c.ledger.split(' ');
+  const m = t.length / 4;
+  const seqs: number[] = [];
+  for (let k = 0; k < m; k++) seqs.push(t[4 * k] === '-' ? Infinity : Number(t[4 * k]));
+  const order = orderOf(seqs);
+  const ledger: LedgerPayment[] = [];
+  const amounts = new MoneyReader();
+  for (let j = 0; j < m; j++) {
+    const o = 4 * (order ? order[j] : j);
+    ledger.push({ id: t[o + 1], amount: amounts.read(t[o + 2]), paymentDate: t[o + 3] });
+  }
+  return ledger;
+}
+
+function chunkAllocations(c: ChunkCredit): StoredAllocation[] {
+  if (!c.allocations) return [];
+  const t = c.allocations.split(' ');
+  const out: StoredAllocation[] = [];
+  for (let o = 0; o < t.length; o += 6) {
+    out.push({ payment_id: t[o], installment_number: Number(t[o + 1]), amount: t[o + 2], principal: t[o + 3], interest: t[o + 4], remaining_for_installment: t[o + 5] });
+  }
+  return out;
+}
+
+export interface CreditDrift {
+  creditId: string;
+  drift: StateDrift[];
+}
+
+/** One credit of a chunk against its recomputation from its ledger with the domain module (pure); [] = consistent. */
+export function driftOfChunkCredit(c: ChunkCredit): StateDrift[] {
+  return driftOf(c, chunkSchedule(c), chunkLedger(c), chunkAllocations(c));
+}
+
+/** The drifted credits of a chunk (in id order). */
+export function driftOfChunk(credits: ChunkCredit[]): CreditDrift[] {
+  const out: CreditDrift[] = [];
+  for (const c of credits) {
+    const drift = driftOfChunkCredit(c);
+    if (drift.length) out.push({ creditId: c.id, drift });
+  }
+  return out;
+}
+

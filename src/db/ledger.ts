@@ -1,0 +1,144 @@
+import { EntityManager } from 'typeorm';
+import { CreditState, Decimal, LedgerPayment, PaymentAllocation, Schedule, applyPayment, assert, formatMoney, recompute, sumMoney } from '../domain';
+import { CreditRow, UPDATE_CREDIT_STATE, stateOf, stateParams } from './rows';
+import { runAsOne, Statement } from './statement';
+import { AuditEntry, auditStatement } from './audit';
+import { loadSchedule } from './credits';
+
+/**
+ * The only code that writes a credit's state (balance, totals, status) and its payments' place in the ledger
+ * (allocation rows, ledger_seq, portions). Every path (payment, reversal, compensation, recalculation) comes
+ * through here and computes with the domain module; callers hold a transaction and the credit's row lock.
+ * Before anything is written, the ledger's invariants are asserted: Σ allocations = amount for each payment,
+ * balance = total − paid for the credit (the database's CHECKs are the second line).
+ */
+
+/** What the ledger of one credit is computed from: its stored schedule and its applied payments in order. */
+export interface CreditBook {
+  schedule: Schedule;
+  ledger: LedgerPayment[];
+}
+
+export async function lockCredit(m: EntityManager, creditId: string): Promise<CreditRow | undefined> {
+  const rows: CreditRow[] = await m.query(`SELECT * FROM credits WHERE id = $1 FOR UPDATE`, [creditId]);
+  return rows[0];
+}
+
+/**
+ * Locks the credit and reads one of its payments' status in the same round trip. The credit's
+ * lock serialises every ledger change of its payments, so the payment row needs none of its own.
+ */
+export async function lockCreditWithPayment(m: EntityManager, creditId: string, paymentId: string): Promise<{ credit?: CreditRow; paymentStatus?: string }> {
+  const rows: Array<CreditRow & { payment_status: string | null }> = await m.query(
+    `SELECT c.*, (SELECT status FROM payments p WHERE p.id = $2 AND p.credit_id = c.id) AS payment_status
+       FROM credits c WHERE c.id = $1 FOR UPDATE`,
+    [creditId, paymentId],
+  );
+  if (!rows[0]) return {};
+  const { payment_status, ...credit } = rows[0];
+  return { credit: credit as CreditRow, paymentStatus: payment_status ?? undefined };
+}
+
+/** The credit's applied payments in ledger order: the one ledger loader. */
+export async function loadLedger(m: EntityManager, creditId: string): Promise<LedgerPayment[]> {
+  const rows: Array<{ id: string; amount: string; payment_date: string }> = await m.query(
+    `SELECT id, amount, payment_date FROM payments WHERE credit_id = $1 AND status = 'APPLIED' ORDER BY ledger_seq`,
+    [creditId],
+  );
+  return rows.map((r) => ({ id: r.id, amount: new Decimal(r.amount), paymentDate: r.payment_date }));
+}
+
+export async function loadBook(m: EntityManager, credit: CreditRow): Promise<CreditBook> {
+  return { schedule: await loadSchedule(m, credit), ledger: await loadLedger(m, credit.id) };
+}
+
+function assertAllocated(paymentId: string, amount: Decimal, a: PaymentAllocation): void {
+  assert(sumMoney(a.lines.map((l) => l.amount)).eq(amount), `payment ${paymentId}: Σ allocations = amount`);
+  assert(a.principal.plus(a.interest).eq(amount), `payment ${paymentId}: principal + interest = amount`);
+}
+
+function assertBalanced(schedule: Schedule, s: CreditState): void {
+  assert(s.balance.eq(schedule.totalAmount.minus(s.totalPaid)), 'balance = total − paid');
+  assert(!s.balance.isNegative(), 'balance ≥ 0');
+}
+
+/** The allocation rows of one payment, and its portions and place in the ledger (APPLIED). */
+function allocationStatements(creditId: string, paymentId: string, seq: number, a: PaymentAllocation): Statement[] {
+  return [
+    {
+      sql: `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
+            SELECT $1, $2, * FROM unnest($3::int[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
+      params: [
+        paymentId,
+        creditId,
+        a.lines.map((l) => l.installmentNumber),
+        a.lines.map((l) => formatMoney(l.amount)),
+        a.lines.map((l) => formatMoney(l.principal)),
+        a.lines.map((l) => formatMoney(l.interest)),
+        a.lines.map((l) => formatMoney(l.remainingForInstallment)),
+      ],
+    },
+    {
+      sql: `UPDATE payments SET ledger_seq = $2, principal_portion = $3, interest_portion = $4, installment_number = $5,
+                   remaining_for_installment = $6, balance_after = $7, status = 'APPLIED', applied_at = coalesce(applied_at, now())
+             WHERE id = $1`,
+      params: [paymentId, seq, formatMoney(a.principal), formatMoney(a.interest), a.installmentNumber, formatMoney(a.remainingForInstallment), formatMoney(a.balanceAfter)],
+    },
+  ];
+}
+
+function stateStatement(creditId: string, s: CreditState, lastSeq: number): Statement {
+  return { sql: UPDATE_CREDIT_STATE, params: [creditId, ...stateParams(s), lastSeq] };
+}
+
+export interface Appended {
+  state: CreditState;
+  allocation: PaymentAllocation;
+  seq: number;
+}
+
+/**
+ * Appends one payment to the credit's ledger: next sequence number, allocation rows, the
+ * payment's portions (and APPLIED), the credit's new state and, when given, the audit entry
+ * describing it: all in one statement. Throws the domain's refusal (AMOUNT_EXCEEDS_BALANCE,
+ * CREDIT_NOT_ACTIVE) with nothing written.
+ */
+export async function appendToLedger(
+  m: EntityManager,
+  credit: CreditRow,
+  payment: { id: string; amount: Decimal; paymentDate: string },
+  audit?: (r: Appended) => AuditEntry,
+): Promise<Appended> {
+  const schedule = await loadSchedule(m, credit);
+  const { state, allocation } = applyPayment(schedule, stateOf(credit), payment);
+  assertAllocated(payment.id, payment.amount, allocation);
+  assertBalanced(schedule, state);
+  const seq = credit.last_ledger_seq + 1;
+  const result = { state, allocation, seq };
+  await runAsOne(m, [...allocationStatements(credit.id, payment.id, seq, allocation), stateStatement(credit.id, state, seq), ...(audit ? [auditStatement(audit(result))] : [])]);
+  return result;
+}
+
+/**
+ * Rewrites the credit's state and every applied payment's allocation from its ledger (loaded unless
+ * the caller has it). Used after a payment leaves the ledger (reversal, compensation) and to correct drift.
+ */
+export async function rebuildFromLedger(m: EntityManager, credit: CreditRow, loaded?: CreditBook): Promise<{ before: CreditState; after: CreditState }> {
+  const { schedule, ledger } = loaded ?? (await loadBook(m, credit));
+  const { state, allocations } = recompute(schedule, ledger);
+  assertBalanced(schedule, state);
+  for (let i = 0; i < allocations.length; i++) assertAllocated(ledger[i].id, ledger[i].amount, allocations[i].allocation);
+  await m.query(`DELETE FROM payment_allocations WHERE credit_id = $1`, [credit.id]);
+  let seq = 0;
+  for (const { paymentId, allocation } of allocations) {
+    seq += 1;
+    // Renumbering keeps ledger order contiguous; shift first to dodge the unique index.
+    await m.query(`UPDATE payments SET ledger_seq = NULL WHERE id = $1`, [paymentId]);
+    await runAsOne(m, allocationStatements(credit.id, paymentId, -seq, allocation));
+  }
+  if (seq > 0) {
+    await m.query(`UPDATE payments SET ledger_seq = -ledger_seq WHERE credit_id = $1 AND ledger_seq < 0`, [credit.id]);
+  }
+  await runAsOne(m, [stateStatement(credit.id, state, seq)]);
+  return { before: stateOf(credit), after: state };
+}

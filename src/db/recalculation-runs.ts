@@ -1,0 +1,75 @@
+import type { DataSource } from 'typeorm';
+import { FIRST_ID, RecalculationMode } from '../domain';
+import type { ChunkCounts } from './recalculation-chunks';
+
+/**
+ * The recalculation_runs rows: a batch's mode, status, totals and decision, one writer per step of the
+ * recalculation workflow (each idempotent: a retried step writes the same thing). Its findings and chunks are
+ * written by recalculation-chunks.ts.
+ */
+
+export interface RecalculationSummary extends ChunkCounts {
+  runId: string;
+  mode: RecalculationMode;
+  status: string;
+  durationMs: number;
+}
+
+export async function insertRun(ds: DataSource, args: { runId: string; mode: RecalculationMode; creditIds?: string[]; startedBy: string | null }): Promise<void> {
+  await ds.query(
+    `INSERT INTO recalculation_runs (id, status, dry_run, mode, scope, started_by) VALUES ($1,'RUNNING',$2,$3,$4,$5) ON CONFLICT (id) DO NOTHING`,
+    [args.runId, args.mode === 'DRY_RUN', args.mode, JSON.stringify(args.creditIds ? { creditIds: args.creditIds } : { all: true }), args.startedBy],
+  );
+}
+
+export async function updateRunStatus(ds: DataSource, args: { runId: string; status: string; totals: ChunkCounts }): Promise<void> {
+  await ds.query(`UPDATE recalculation_runs SET status = $2, scanned = $3, inconsistent = $4, corrected = $5, errors = $6 WHERE id = $1`, [
+    args.runId,
+    args.status,
+    args.totals.scanned,
+    args.totals.inconsistent,
+    args.totals.corrected,
+    args.totals.errors,
+  ]);
+}
+
+export async function recordDecision(ds: DataSource, args: { runId: string; approved: boolean; decidedBy: string }): Promise<void> {
+  await ds.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
+    args.runId,
+    args.decidedBy,
+    args.approved ? 'APPLYING' : 'REJECTED',
+  ]);
+}
+
+export async function finishRun(ds: DataSource, summary: RecalculationSummary): Promise<void> {
+  await ds.query(
+    `UPDATE recalculation_runs SET status = $2, scanned = $3, inconsistent = $4, corrected = $5, errors = $6,
+            finished_at = coalesce(finished_at, now()), duration_ms = $7, result = $8
+      WHERE id = $1`,
+    [summary.runId, summary.status, summary.scanned, summary.inconsistent, summary.corrected, summary.errors, summary.durationMs, JSON.stringify(summary)],
+  );
+}
+
+/** The stored run (undefined when no worker recorded it yet). */
+export async function findRun(ds: DataSource, id: string) {
+  const rows = await ds.query(`SELECT * FROM recalculation_runs WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+export interface FindingRow {
+  credit_id: string;
+  status: string;
+  drift: unknown;
+  before_state: unknown;
+  after_state: unknown;
+  error: string | null;
+}
+
+/** Up to `limit` findings of a run after credit `after`, in credit id order. */
+export async function findingsPage(ds: DataSource, runId: string, after: string | undefined, limit: number): Promise<FindingRow[]> {
+  return ds.query(
+    `SELECT credit_id, status, drift, before_state, after_state, error FROM recalculation_findings
+      WHERE run_id = $1 AND credit_id > $2 ORDER BY credit_id LIMIT $3`,
+    [runId, after ?? FIRST_ID, limit],
+  );
+}
