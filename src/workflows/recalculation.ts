@@ -8,6 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   log,
+  patched,
 } from '@temporalio/workflow';
 import type { RecalculationActivities } from '../activities/recalculation-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
@@ -121,6 +122,8 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
     p.approvedBy = decision!.decidedBy;
     p.phase = decision!.approve ? 'APPLYING' : 'DONE';
     if (!decision!.approve) setStatus('REJECTED');
+    // Histories recorded before this patch answered an approval with AWAITING_APPROVAL.
+    else if (patched('applying-status-on-approval')) setStatus('APPLYING');
     p.position = FIRST_ID;
   }
 
@@ -134,7 +137,7 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
   }
 
   p.phase = 'DONE';
-  if (p.status === 'RUNNING' || p.status === 'AWAITING_APPROVAL') setStatus('COMPLETED');
+  if (p.status === 'RUNNING' || p.status === 'AWAITING_APPROVAL' || p.status === 'APPLYING') setStatus('COMPLETED');
   const summary = { runId, mode: input.mode, status: p.status, scanned: p.scanned, inconsistent: p.inconsistent, corrected: p.corrected, errors: p.errors, durationMs: Date.now() - p.startedAtMs };
   await db.finishRecalculation(summary);
   if (p.inconsistent > 0 || p.errors > 0) {

@@ -121,10 +121,7 @@ describe('recalculation workflow: review (maker-checker)', () => {
     expect(book.argsOf('finishRecalculation')).toEqual([expect.objectContaining({ status: 'COMPLETED', corrected: 5 })]);
   });
 
-  // Known defect, kept visible until fixed (then drop `.failing`): the workflow leaves its
-  // status at AWAITING_APPROVAL until it completes, so the admin who approves is answered
-  // (and GET shows) "AWAITING_APPROVAL" while the run is applying (the stored row says APPLYING).
-  it.failing('answers an approval with APPLYING, the status the run is in from then on', async () => {
+  it('answers an approval with APPLYING, the status the run is in from then on', async () => {
     const book = review();
     let answer: unknown;
     await runBatch(book, { mode: 'REVIEW' }, async (handle) => {
