@@ -133,7 +133,8 @@ export function temporalServerProcess(opts: TemporalServerOptions): ManagedChild
     name: 'temporal',
     command: opts.binaries.server,
     args: ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', TEMPORAL_CONFIG_ENV, '--allow-no-auth', 'start'],
-    env: { ...process.env, ...temporalDbEnv(opts.databaseUrl), ...opts.ports.env, TEMPORAL_DYNAMIC_CONFIG_FILE },
+    // TEMPORAL_DYNAMIC_CONFIG_FILE from the environment wins: a tuning run can try another file.
+    env: { TEMPORAL_DYNAMIC_CONFIG_FILE, ...process.env, ...temporalDbEnv(opts.databaseUrl), ...opts.ports.env },
     logFile: path.join(opts.logDir, 'temporal.log'),
     readyTimeoutMs: 120_000,
     log: opts.log,
