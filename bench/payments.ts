@@ -16,44 +16,16 @@ import type { DataSource } from 'typeorm';
 import { createPaymentActivities } from '../src/activities/payment-activities';
 import { todayIn } from '../src/domain';
 import { findInconsistentCredits } from '../test/support/consistency';
-import { createCredit } from '../src/db/credits';
 import { paymentIdForKey } from '../src/client/payments';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { createApiKey } from '../src/db/api-keys';
 import { startDevServer } from '../src/temporal/dev-server';
+import { amountFor, creditFor, makeCredits, payPlain, pool } from './plain-payments';
 import { cpuMsPer, cpuSnapshot, freshBenchDatabase, percentile, pidsMatching, spawnAbonoProcess, stopProcess, runBenchmark } from './stack';
 
 interface Sample {
   ms: number;
   status: number;
-}
-
-/** Payment i goes to a credit drawn so that a few credits receive many payments. */
-function creditFor(i: number, credits: string[]): string {
-  // Half the payments hit the first tenth of the credits (hot credits serialise on their row lock).
-  const hot = Math.max(1, Math.floor(credits.length / 10));
-  return i % 2 === 0 ? credits[(i >> 1) % hot] : credits[(i * 7919) % credits.length];
-}
-
-const amountFor = (i: number) => `${(i % 50) + 1}.${String((i * 37) % 100).padStart(2, '0')}`;
-
-async function makeCredits(ds: DataSource, k: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < k; i++) {
-    ids.push(await createCredit(ds, { clientId: `bench-${i}`, principal: '900000000.00', interestRate: '0.01', installments: 24, startDate: '2026-01-01' }, 'bench'));
-  }
-  return ids;
-}
-
-async function pool<T>(n: number, concurrency: number, job: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await job(i);
-    }),
-  );
-  return out;
 }
 
 function latencyStats(samples: Sample[]) {
@@ -223,15 +195,7 @@ async function main() {
     const plainGroups = { postgres: cpuGroups.postgres, node: cpuGroups.loadGenerator };
     const plainCpu0 = cpuSnapshot(plainGroups);
     const p0 = performance.now();
-    await pool(m, c, async (i) => {
-      const req = { paymentId: randomUUID(), creditId: creditFor(i, plainCredits), amount: amountFor(i), paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
-      const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
-      const verdict = await steps.validatePayment(req);
-      if (!verdict.ok) return;
-      await steps.persistPayment(req, wf);
-      await steps.applyPayment(req, wf);
-      await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
-    });
+    await pool(m, c, (i) => payPlain(steps, creditFor(i, plainCredits), amountFor(i), today));
     const plainSeconds = (performance.now() - p0) / 1000;
     const plainCpu = cpuMsPer(plainCpu0, cpuSnapshot(plainGroups), m);
 
