@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { checkChunk } from '../../src/db/chunk-check';
 import { recordProven } from '../../src/db/verification-marks';
@@ -108,6 +110,25 @@ describe('verification in proportion to the day’s work', () => {
     const again = await checkChunk(ds, { lo: FIRST_ID, hi: LAST_ID, creditIds: [c.id] }, 0);
     await recordProven(ds, `recalculation-${randomUUID()}`, again.proven);
     expect(await mark(ds, c.id)).toBeNull();
+  });
+
+  it('npm run cli -- verification prints what the API answers, and exits 1 while a credit is unproven', async () => {
+    await createCredit(app); // never verified
+    const root = path.resolve(__dirname, '../..');
+    const env = { ...process.env, ABONO_API_URL: app.url, ABONO_API_KEY: app.keys.viewer };
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, env }, (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const json = await run(['verification', '--days', '7', '--json']);
+    const api = (await call(app, 'GET', '/v1/verification?days=7', { key: app.keys.viewer })).body;
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual(api);
+    const table = await run(['verification']);
+    expect(table.stdout).toContain(`never verified: ${api.neverVerifiedCreditIds.join(' ')}`);
+    expect((await run(['verification', '--days', 'x'])).code).toBe(2);
   });
 
   it('refuses an INCREMENTAL batch that names its credits, changing nothing', async () => {
