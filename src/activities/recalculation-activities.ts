@@ -30,9 +30,10 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
       await runs.insertRun(ds, args);
     },
 
-    /** INCREMENTAL: the marked credits and the rolling slice, chosen once; returns how many. */
+    /** INCREMENTAL: the marked credits and the rolling slice, chosen once, a page of the book at a time (heartbeating); returns how many. */
     async chooseRecalculationScope(args: { runId: string; startedAtMs: number; fullEveryDays: number }): Promise<number> {
-      return chooseIncrementalScope(ds, args.runId, dueBefore(new Date(args.startedAtMs), args.fullEveryDays));
+      const ctx = Context.current();
+      return chooseIncrementalScope(ds, args.runId, dueBefore(new Date(args.startedAtMs), args.fullEveryDays), () => ctx.heartbeat());
     },
 
     async planRecalculationChunks(args: { after: string; chunkSize: number; count: number; creditIds?: string[]; scopeRunId?: string }): Promise<string[]> {

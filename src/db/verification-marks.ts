@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { FIRST_ID } from '../domain/keyset';
 import type { Statement } from './statement';
 
 /**
@@ -41,20 +42,30 @@ export async function recordProven(q: Query, runId: string, proven: Proven): Pro
   );
 }
 
+/** Credits weighed per statement when choosing a scope: each statement stays well inside the statement timeout. */
+const SCOPE_PAGE_CREDITS = 50_000;
+
 /**
- * The credits an INCREMENTAL batch checks, chosen once (a retried step adds nothing): every marked credit, and
- * the rolling slice, every credit last proven before `dueBefore` or never. Returns how many are in scope.
+ * The credits an INCREMENTAL batch checks, chosen once (a retried step adds nothing it already chose): every
+ * marked credit, and the rolling slice, every credit last proven before `dueBefore` or never. Walks the book in
+ * pages of credit ids, calling `progress` after each; returns how many credits are in scope.
  */
-export async function chooseIncrementalScope(q: Query, runId: string, dueBefore: Date): Promise<number> {
-  await q.query(
-    `INSERT INTO recalculation_scope (run_id, credit_id)
-     SELECT $1, credit_id FROM credit_changes
-      UNION
-     SELECT $1, c.id FROM credits c LEFT JOIN credit_verifications v ON v.credit_id = c.id
-      WHERE v.verified_at IS NULL OR v.verified_at < $2
-     ON CONFLICT DO NOTHING`,
-    [runId, dueBefore],
-  );
+export async function chooseIncrementalScope(q: Query, runId: string, dueBefore: Date, progress: () => void = () => {}): Promise<number> {
+  for (let after = FIRST_ID; ; ) {
+    const [edge]: Array<{ id: string }> = await q.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id OFFSET $2 LIMIT 1`, [after, SCOPE_PAGE_CREDITS - 1]);
+    await q.query(
+      `INSERT INTO recalculation_scope (run_id, credit_id)
+       SELECT $1, c.id FROM credits c
+         LEFT JOIN credit_verifications v ON v.credit_id = c.id
+        WHERE c.id > $3 AND ($4::uuid IS NULL OR c.id <= $4)
+          AND (v.verified_at IS NULL OR v.verified_at < $2 OR EXISTS (SELECT 1 FROM credit_changes x WHERE x.credit_id = c.id))
+       ON CONFLICT DO NOTHING`,
+      [runId, dueBefore, after, edge?.id ?? null],
+    );
+    progress();
+    if (!edge) break;
+    after = edge.id;
+  }
   const [r] = await q.query(`SELECT count(*)::int AS n FROM recalculation_scope WHERE run_id = $1`, [runId]);
   return r.n;
 }

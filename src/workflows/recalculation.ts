@@ -95,7 +95,8 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
 
   if (!input.carried) {
     await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy, ...(incremental ? { scope: input.scope } : {}) });
-    if (incremental) await db.chooseRecalculationScope({ runId, startedAtMs: p.startedAtMs, fullEveryDays: input.fullEveryDays ?? 7 });
+    // On the chunks' proxy: on a large book, never proven before, it walks every credit.
+    if (incremental) await chunks.chooseRecalculationScope({ runId, startedAtMs: p.startedAtMs, fullEveryDays: input.fullEveryDays ?? 7 });
   }
 
   while (p.phase === 'SCANNING') {
