@@ -19,30 +19,13 @@ import type { DataSource } from 'typeorm';
 import { createPaymentActivities } from '../src/activities/payment-activities';
 import { todayIn } from '../src/domain';
 import { findInconsistentCredits } from '../test/support/consistency';
-import { createCredit } from '../src/db/credits';
 import { paymentIdForKey } from '../src/client/payments';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { createApiKey } from '../src/db/api-keys';
 import { startClusterEngine, startDevServerEngine } from './engines';
 import { drive, latency, type Load, measureFloor } from './floor/run';
+import { amountFor, creditFor, makeCredits, payPlain } from './plain-payments';
 import { cpuMsPer, cpuSnapshot, pidsMatching, runBenchmark } from './stack';
-
-/** Payment i goes to a credit drawn so that a few credits receive many payments. */
-function creditFor(i: number, credits: string[]): string {
-  // Half the payments hit the first tenth of the credits (hot credits serialise on their row lock).
-  const hot = Math.max(1, Math.floor(credits.length / 10));
-  return i % 2 === 0 ? credits[(i >> 1) % hot] : credits[(i * 7919) % credits.length];
-}
-
-const amountFor = (i: number) => `${(i % 50) + 1}.${String((i * 37) % 100).padStart(2, '0')}`;
-
-async function makeCredits(ds: DataSource, k: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < k; i++) {
-    ids.push(await createCredit(ds, { clientId: `bench-${i}`, principal: '900000000.00', interestRate: '0.01', installments: 24, startDate: '2026-01-01' }, 'bench'));
-  }
-  return ids;
-}
 
 async function waitTerminal(ds: DataSource, ids: string[]) {
   for (;;) {
@@ -209,13 +192,7 @@ async function plainTransactions(ds: DataSource, k: number, load: Load, concurre
   const cpu0 = cpuSnapshot(groups);
   const today = todayIn('UTC');
   const { seconds } = await drive({ concurrency, count: load.count }, async (i) => {
-    const req = { paymentId: randomUUID(), creditId: creditFor(i, plainCredits), amount: amountFor(i), paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
-    const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
-    const verdict = await steps.validatePayment(req);
-    if (!verdict.ok) return false;
-    await steps.persistPayment(req, wf);
-    await steps.applyPayment(req, wf);
-    await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
+    await payPlain(steps, creditFor(i, plainCredits), amountFor(i), today);
     return true;
   });
   return { paymentsPerSecond: Math.round(load.count / seconds), cpuMsPerPayment: cpuMsPer(cpu0, cpuSnapshot(groups), load.count) };

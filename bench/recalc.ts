@@ -1,7 +1,10 @@
-// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse --read-floor]
-// Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a full DRY_RUN recalculation
+// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse --read-floor
+//                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc]
+// Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a FULL DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
 // --read-floor also times PostgreSQL alone producing every chunk's texts (what the check must read).
+// --scope INCREMENTAL then marks --changed-percent of the credits changed (as the day's payments would) and
+// runs the INCREMENTAL night after the FULL one, in the same run.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,6 +17,7 @@ import { recalculationChunkSeconds } from '../src/observability/metrics';
 import { chunkStatement } from '../src/db/credit-chunks';
 import { NO_JIT_LOCAL } from '../src/db/chunk-check';
 import { DataSource } from 'typeorm';
+import type { RecalculationScope } from '../src/domain';
 
 /** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks), or undefined. */
 function machineCpu(): { busy: number; total: number } | undefined {
@@ -60,13 +64,18 @@ async function main() {
       parallelism: { type: 'string', default: '4' },
       reuse: { type: 'boolean', default: false },
       'read-floor': { type: 'boolean', default: false },
+      scope: { type: 'string', default: 'FULL' },
+      'changed-percent': { type: 'string', default: '2' },
+      database: { type: 'string', default: 'abono_bench_recalc' },
     },
   });
   const credits = Number(values.credits);
   const perCredit = Number(values['payments-per-credit']);
   let seeded: { ms: number; payments: number } | undefined;
 
-  const stack = await startBenchStack('abono_bench_recalc', { DATABASE_POOL_SIZE: '20' }, {
+  if (!['FULL', 'INCREMENTAL'].includes(values.scope!)) throw new Error('--scope is FULL or INCREMENTAL');
+  const db = values.database!;
+  const stack = await startBenchStack(db, { DATABASE_POOL_SIZE: '20' }, {
     reuse: values.reuse,
     before: async (url) => {
       const ds = createDataSource(url, 4);
@@ -74,7 +83,7 @@ async function main() {
       await runMigrations(ds);
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM credits`);
       if (n !== credits) {
-        if (n > 0) throw new Error(`abono_bench_recalc has ${n} credits, not ${credits}: run without --reuse`);
+        if (n > 0) throw new Error(`${db} has ${n} credits, not ${credits}: run without --reuse`);
         process.stderr.write(`loading ${credits} credits × ${perCredit} payments...\n`);
         const r = await seedPortfolio(ds, { credits, paymentsPerCredit: perCredit, log: (m) => process.stderr.write(`  ${m}\n`) });
         seeded = { ms: r.ms, payments: r.payments };
@@ -98,21 +107,25 @@ async function main() {
     const cpu0 = process.cpuUsage();
     const machine0 = machineCpu();
     const t0 = performance.now();
-    const result = await stack.abono.client.workflow.execute(recalculationWorkflow, {
-      workflowId: `recalculation-bench-${Date.now()}`,
-      taskQueue: stack.abono.batchWorker ? (stack.abono.batchWorker.options.taskQueue as string) : 'abono-batches',
-      args: [{ mode: 'DRY_RUN', chunkSize: Number(values['chunk-size']), parallelism: Number(values.parallelism), startedBy: 'bench' }],
-    });
+    const batch = (scope: RecalculationScope) =>
+      stack.abono.client.workflow.execute(recalculationWorkflow, {
+        workflowId: `recalculation-bench-${scope.toLowerCase()}-${Date.now()}`,
+        taskQueue: stack.abono.batchWorker ? (stack.abono.batchWorker.options.taskQueue as string) : 'abono-batches',
+        args: [{ mode: 'DRY_RUN', scope, chunkSize: Number(values['chunk-size']), parallelism: Number(values.parallelism), startedBy: 'bench' }],
+      });
+    const result = await batch('FULL');
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const machine1 = machineCpu();
     clearInterval(sampler);
+    const incremental = values.scope === 'INCREMENTAL' ? await incrementalNight(ds, Number(values['changed-percent']), () => batch('INCREMENTAL'), wallMs) : undefined;
     const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, Number(values['chunk-size']), Math.max(1, stack.config.recalculation.threads)) : undefined;
 
     console.log(
       JSON.stringify(
         {
           benchmark: 'recalculation-dry-run',
+          scope: 'FULL (wallSeconds), then INCREMENTAL when asked (incremental)',
           credits: result.scanned,
           payments,
           seeded: seeded ?? 'reused',
@@ -128,8 +141,9 @@ async function main() {
           ratioToAggregate: Math.round((wallMs / aggregateMs) * 10) / 10,
           checkThreads: stack.config.recalculation.threads,
           ...(floorMs !== undefined && {
-            readFloor: { seconds: Math.round(floorMs / 100) / 10, ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10 },
+            readFloor: { seconds: Math.round(floorMs / 100) / 10, ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10, fullRatioToReadFloor: Math.round((wallMs / floorMs) * 10) / 10 },
           }),
+          ...(incremental && { incremental }),
           // CPU seconds used during the run: this process (worker, check threads, API), and the whole machine
           // (adds PostgreSQL, the Temporal dev server and anything else running) out of cores × wall.
           cpuSeconds: {
@@ -160,4 +174,20 @@ runBenchmark(main);
 async function phaseSeconds(phase: 'check' | 'record'): Promise<number> {
   const sum = (await recalculationChunkSeconds.get()).values.find((v) => v.metricName === 'abono_recalculation_chunk_seconds_sum' && v.labels.phase === phase);
   return Math.round((sum?.value ?? 0) * 10) / 10;
+}
+
+/**
+ * The INCREMENTAL night after a FULL one: `percent` of the credits marked changed (as the day's payments would
+ * mark them, through the same table), then the batch; its time against the FULL run's.
+ */
+async function incrementalNight(ds: DataSource, percent: number, run: () => Promise<{ scanned: number; inconsistent: number }>, fullMs: number) {
+  await ds.query(
+    `INSERT INTO credit_changes (credit_id, change_seq) SELECT id, nextval('credit_change_seq') FROM credits TABLESAMPLE BERNOULLI ($1) ON CONFLICT DO NOTHING`,
+    [percent],
+  );
+  const [{ marked }] = await ds.query(`SELECT count(*)::int AS marked FROM credit_changes`);
+  const t0 = performance.now();
+  const r = await run();
+  const ms = performance.now() - t0;
+  return { markedChanged: marked, scanned: r.scanned, inconsistent: r.inconsistent, wallSeconds: Math.round(ms / 100) / 10, ratioToFull: Math.round((ms / fullMs) * 1000) / 1000 };
 }

@@ -10,7 +10,7 @@ import { createDataSource, runMigrations } from './db/data-source';
 import type { Logger } from './logger';
 import { countApiKeys, createApiKey } from './db/api-keys';
 import { ActivityMap, createWorkers, installRuntime, Workers } from './worker/worker';
-import { ensureRecalculationSchedule } from './client/recalculations';
+import { ensureRecalculationSchedules } from './client/recalculations';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -97,7 +97,7 @@ async function startApi(opts: AbonoOptions, ds: DataSource, client: Client): Pro
       ds,
       client,
       taskQueue: config.temporal.batchTaskQueue,
-      defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism },
+      defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism, fullEveryDays: config.recalculation.fullEveryDays },
       ...ui,
     },
   });
@@ -127,8 +127,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
-  const schedule = await ensureRecalculationSchedule(client, config);
-  log.info({ scheduleId: config.recalculation.scheduleId, cron: config.recalculation.scheduleCron, timeZone: config.recalculation.scheduleTimeZone, schedule }, 'nightly recalculation schedule');
+  const schedules = await ensureRecalculationSchedules(client, config);
+  log.info({ schedules, timeZone: config.recalculation.scheduleTimeZone }, 'recalculation schedules (nightly, weekly full)');
 
   const workerHalf = config.runWorker ? await startWorkers(opts, ds) : undefined;
   const apiHalf = config.runApi ? await startApi(opts, ds, client) : undefined;

@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { recordRecalculationMetrics } from '../observability/metrics';
-import type { RecalculationMode } from '../domain';
+import type { RecalculationMode, RecalculationScope } from '../domain';
+import { chooseIncrementalScope, dueBefore, forgetScope } from '../db/verification-marks';
 import { applyApprovedCorrections, ChunkCounts, planChunks, recalculateChunk } from '../db/recalculation-chunks';
 import * as runs from '../db/recalculation-runs';
 import type { RecalculationSummary } from '../db/recalculation-runs';
@@ -25,16 +26,22 @@ const ALERT_TIMEOUT_MS = 5000;
 export function createRecalculationActivities(deps: RecalculationDeps) {
   const { ds } = deps;
   return {
-    async beginRecalculation(args: { runId: string; mode: RecalculationMode; creditIds?: string[]; startedBy: string | null }): Promise<void> {
+    async beginRecalculation(args: { runId: string; mode: RecalculationMode; scope?: RecalculationScope; creditIds?: string[]; startedBy: string | null }): Promise<void> {
       await runs.insertRun(ds, args);
     },
 
-    async planRecalculationChunks(args: { after: string; chunkSize: number; count: number; creditIds?: string[] }): Promise<string[]> {
-      return planChunks(ds, args.after, args.chunkSize, args.count, args.creditIds);
+    /** INCREMENTAL: the marked credits and the rolling slice, chosen once, a page of the book at a time (heartbeating); returns how many. */
+    async chooseRecalculationScope(args: { runId: string; startedAtMs: number; fullEveryDays: number }): Promise<number> {
+      const ctx = Context.current();
+      return chooseIncrementalScope(ds, args.runId, dueBefore(new Date(args.startedAtMs), args.fullEveryDays), () => ctx.heartbeat());
+    },
+
+    async planRecalculationChunks(args: { after: string; chunkSize: number; count: number; creditIds?: string[]; scopeRunId?: string }): Promise<string[]> {
+      return planChunks(ds, args.after, args.chunkSize, args.count, args.creditIds, args.scopeRunId);
     },
 
     /** Heartbeats while it works, so a killed worker's chunk is retried elsewhere promptly. */
-    async recalculateChunk(args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; actor: string | null }): Promise<ChunkCounts> {
+    async recalculateChunk(args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; incremental?: boolean; actor: string | null }): Promise<ChunkCounts> {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat({ lo: args.lo }), HEARTBEAT_INTERVAL_MS);
       try {
@@ -58,6 +65,7 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
 
     async finishRecalculation(summary: RecalculationSummary): Promise<void> {
       await runs.finishRun(ds, summary);
+      await forgetScope(ds, summary.runId);
       recordRecalculationMetrics(summary);
       if (summary.inconsistent > 0 || summary.errors > 0) {
         deps.log?.error({ alert: 'recalculation_inconsistencies', ...summary }, `recalculation ${summary.runId} found ${summary.inconsistent} inconsistent credits and ${summary.errors} errors`);

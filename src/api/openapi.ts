@@ -37,6 +37,7 @@ export function openApiDocument() {
     responses: { 200: { description: 'the operations, the visibility query and its Temporal UI list link' }, 400: problem, 503: problem },
   });
   reg.registerPath({ method: 'get', path: '/v1/dashboard/summary', summary: "The dashboard's figures as of today: portfolio, arrears buckets, collections per day (30 days), outcomes, last recalculation, stuck operations (viewer)", security, responses: { 200: { description: 'summary' } } });
+  reg.registerPath({ method: 'get', path: '/v1/verification', summary: "The book's last verification: credits proven in the last `days` days (default 7), never proven, changed since, the oldest proof (viewer)", security, request: { query: z.object({ days: z.string().optional().describe('1..366, default 7') }) }, responses: { 200: { description: 'verification' }, 400: problem } });
   reg.registerPath({ method: 'get', path: '/dashboard', summary: 'Portfolio-health page (HTML; asks for a viewer key in the browser)', responses: { 200: { description: 'text/html' } } });
   reg.registerPath({ method: 'get', path: '/metrics', summary: "Prometheus metrics: abono's and, where this process runs the worker, the Temporal SDK's", responses: { 200: { description: 'text/plain; version=0.0.4' } } });
   reg.registerPath({ method: 'get', path: '/health', summary: 'Liveness', responses: { 200: { description: 'alive' } } });

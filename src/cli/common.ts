@@ -20,13 +20,15 @@ const options = {
   review: { type: 'boolean' },
   credit: { type: 'string', multiple: true },
   follow: { type: 'boolean' },
+  incremental: { type: 'boolean' },
+  days: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 export type Flag = keyof typeof options;
 
 export interface Parsed {
   positionals: string[];
-  values: { role?: string; name?: string; json?: boolean; help?: boolean; 'dry-run'?: boolean; review?: boolean; credit?: string[]; follow?: boolean };
+  values: { role?: string; name?: string; json?: boolean; help?: boolean; 'dry-run'?: boolean; review?: boolean; credit?: string[]; follow?: boolean; incremental?: boolean; days?: string };
 }
 
 export function parse(argv: string[]): Parsed {

@@ -13,6 +13,7 @@ import { describeVerification, verifyAuditChain } from '../db/audit-chain';
 import { CliError, Parsed, UUID, UsageError, allowOnly, firstLine, noExtraArgs, out, parse, withDatabase } from './common';
 import { keysCommand, ROLES } from './keys';
 import { runRecalc } from './recalc';
+import { verificationCommand } from './verification';
 
 const PROG = 'abono cli';
 
@@ -25,15 +26,16 @@ commands:
   keys list [--json]                                 list API keys (never the key or its hash)
   keys revoke <id>                                   revoke an API key
   audit verify [--json]                              walk the audit log's hash chains; exit 1 when one is broken
-  recalc [--dry-run|--review] [--credit ID ...] [--follow]
+  recalc [--dry-run|--review] [--incremental] [--credit ID ...] [--follow]
                                                      start a recalculation batch through the API
+  verification [--days N] [--json]                   the book's last verification (through the API)
                                                      and follow it with a progress bar
   help                                               this text
 
 environment:
   DATABASE_URL   postgres://user:password@host:5432/database (migrate, keys)
-  ABONO_API_URL  the API (recalc; default http://127.0.0.1:3000)
-  ABONO_API_KEY  an admin API key (recalc)`;
+  ABONO_API_URL  the API (recalc, verification; default http://127.0.0.1:3000)
+  ABONO_API_KEY  an admin API key (recalc), any key (verification)`;
 
 async function migrate(p: Parsed, rest: string[]) {
   allowOnly(p, 'migrate', []);
@@ -69,9 +71,10 @@ async function main(argv: string[]): Promise<number> {
       await keysCommand(p, rest);
       return 0;
     case 'recalc': {
-      allowOnly(p, 'recalc', ['dry-run', 'review', 'credit', 'follow']);
+      allowOnly(p, 'recalc', ['dry-run', 'review', 'credit', 'follow', 'incremental']);
       noExtraArgs(rest, 'recalc');
       if (p.values['dry-run'] && p.values.review) throw new UsageError('give --dry-run or --review, not both');
+      if (p.values.incremental && p.values.credit) throw new UsageError('give --incremental or --credit, not both');
       const bad = (p.values.credit ?? []).find((id) => !UUID.test(id));
       if (bad) throw new UsageError(`"${bad}" is not a credit id (a UUID)`);
       const apiKey = process.env.ABONO_API_KEY;
@@ -82,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
           apiKey,
           mode: p.values['dry-run'] ? 'DRY_RUN' : p.values.review ? 'REVIEW' : 'CORRECT',
           creditIds: p.values.credit,
+          incremental: p.values.incremental,
           follow: p.values.follow ?? false,
           out: process.stdout,
         });
@@ -89,6 +93,10 @@ async function main(argv: string[]): Promise<number> {
         throw new CliError(firstLine(err));
       }
     }
+    case 'verification':
+      allowOnly(p, 'verification', ['days', 'json']);
+      noExtraArgs(rest, 'verification');
+      return verificationCommand(p.values.days, p.values.json ?? false);
     case 'audit': {
       const [sub, ...args] = rest;
       if (sub === 'verify') return auditVerify(p, args);
@@ -96,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown audit command "${sub}" (expected verify)`);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc or audit); see \`npm run cli -- help\``);
+      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc, verification or audit); see \`npm run cli -- help\``);
   }
 }
 

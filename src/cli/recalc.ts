@@ -1,4 +1,4 @@
-// `npm run cli -- recalc [--dry-run|--review] [--credit ID ...] [--follow]`: starts a
+// `npm run cli -- recalc [--dry-run|--review] [--incremental] [--credit ID ...] [--follow]`: starts a
 // recalculation batch through the API (so the actor is the key's) and follows it with a
 // progress bar, then prints a summary table. ABONO_API_URL and ABONO_API_KEY (admin) say where.
 import { SingleBar, Presets } from 'cli-progress';
@@ -9,6 +9,8 @@ export interface RecalcOptions {
   apiUrl: string;
   apiKey: string;
   mode: RecalculationMode;
+  /** The nightly kind of batch: changed credits and the rolling slice. */
+  incremental?: boolean;
   creditIds?: string[];
   follow: boolean;
   out: NodeJS.WriteStream;
@@ -33,7 +35,7 @@ const FOLLOW_POLL_MS = 500;
 /** A batch awaiting review can wait for days; the follower gives up after this and says how to look later. */
 const FOLLOW_MAX_MS = 24 * 3_600_000;
 
-async function api<T>(o: RecalcOptions, method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T>(o: Pick<RecalcOptions, 'apiUrl' | 'apiKey'>, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(o.apiUrl.replace(/\/$/, '') + path, {
     method,
     headers: { authorization: `Bearer ${o.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -48,8 +50,8 @@ async function api<T>(o: RecalcOptions, method: string, path: string, body?: unk
 const FINAL = new Set(['COMPLETED', 'REJECTED', 'AWAITING_APPROVAL', 'FAILED']);
 
 export async function runRecalc(o: RecalcOptions): Promise<number> {
-  const started = await api<{ id: string }>(o, 'POST', '/v1/recalculations', { mode: o.mode, creditIds: o.creditIds });
-  o.out.write(`started ${started.id} (${o.mode})\n`);
+  const started = await api<{ id: string }>(o, 'POST', '/v1/recalculations', { mode: o.mode, creditIds: o.creditIds, ...(o.incremental ? { scope: 'INCREMENTAL' } : {}) });
+  o.out.write(`started ${started.id} (${o.mode}${o.incremental ? ', INCREMENTAL' : ''})\n`);
   if (!o.follow) return 0;
 
   // The total is known up front only for an explicit credit list; otherwise the bar counts up.

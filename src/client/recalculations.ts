@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { recalculationApproval, recalculationWorkflow } from '../workflows';
-import type { RecalculationMode } from '../domain';
+import type { RecalculationMode, RecalculationScope } from '../domain';
 import type { RecalculationInput } from '../workflows/types';
 import type { TemporalUi } from './temporal';
 import { findRun } from '../db/recalculation-runs';
@@ -15,11 +15,12 @@ export interface RecalculationDeps extends TemporalUi {
   client: Client;
   /** The batch task queue. */
   taskQueue: string;
-  defaults: { chunkSize: number; parallelism: number };
+  defaults: { chunkSize: number; parallelism: number; fullEveryDays: number };
 }
 
 export interface StartRecalculation {
   mode: RecalculationMode;
+  scope?: RecalculationScope;
   creditIds?: string[];
   chunkSize?: number;
   parallelism?: number;
@@ -28,6 +29,7 @@ export interface StartRecalculation {
 function inputOf(deps: Pick<RecalculationDeps, 'defaults'>, req: StartRecalculation, startedBy: string | null): RecalculationInput {
   return {
     mode: req.mode,
+    ...(req.scope === 'INCREMENTAL' ? { scope: req.scope, fullEveryDays: deps.defaults.fullEveryDays } : {}),
     creditIds: req.creditIds,
     chunkSize: req.chunkSize ?? deps.defaults.chunkSize,
     parallelism: req.parallelism ?? deps.defaults.parallelism,
@@ -68,14 +70,39 @@ export async function decideRecalculation(deps: RecalculationDeps, id: string, a
   }
 }
 
-/**
- * The nightly batch as a Temporal Schedule, created at start if missing and kept in line
- * with the configuration; overlap SKIP, so two never run at once. Off: the schedule is deleted.
- */
-export async function ensureRecalculationSchedule(client: Client, config: Config): Promise<'created' | 'updated' | 'deleted' | 'absent'> {
+/** One recurring batch: its schedule id, cron and scope. */
+interface BatchSchedule {
+  id: string;
+  enabled: boolean;
+  cron: string;
+  scope: RecalculationScope;
+}
+
+/** The nightly batch (INCREMENTAL by default) and the weekly FULL one. */
+function batchSchedules(config: Config): BatchSchedule[] {
   const r = config.recalculation;
-  const handle = client.schedule.getHandle(r.scheduleId);
-  if (!r.scheduleEnabled) {
+  return [
+    { id: r.scheduleId, enabled: r.scheduleEnabled, cron: r.scheduleCron, scope: r.scheduleScope },
+    { id: r.fullSchedule.id, enabled: r.scheduleEnabled && r.fullSchedule.enabled, cron: r.fullSchedule.cron, scope: 'FULL' },
+  ];
+}
+
+export type ScheduleOutcome = 'created' | 'updated' | 'deleted' | 'absent';
+
+/**
+ * The nightly and weekly batches as Temporal Schedules, each created at start if missing and kept in line
+ * with the configuration; overlap SKIP, so two runs of one never overlap. Off: the schedule is deleted.
+ */
+export async function ensureRecalculationSchedules(client: Client, config: Config): Promise<Record<string, ScheduleOutcome>> {
+  const out: Record<string, ScheduleOutcome> = {};
+  for (const b of batchSchedules(config)) out[b.id] = await ensureSchedule(client, config, b);
+  return out;
+}
+
+async function ensureSchedule(client: Client, config: Config, b: BatchSchedule): Promise<ScheduleOutcome> {
+  const r = config.recalculation;
+  const handle = client.schedule.getHandle(b.id);
+  if (!b.enabled) {
     try {
       await handle.delete();
       return 'deleted';
@@ -84,12 +111,12 @@ export async function ensureRecalculationSchedule(client: Client, config: Config
       throw err;
     }
   }
-  const input: RecalculationInput = { mode: r.scheduleMode, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
-  const spec = { cronExpressions: [r.scheduleCron], timezone: r.scheduleTimeZone };
+  const input: RecalculationInput = { mode: r.scheduleMode, scope: b.scope, fullEveryDays: r.fullEveryDays, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
+  const spec = { cronExpressions: [b.cron], timezone: r.scheduleTimeZone };
   const action = {
     type: 'startWorkflow' as const,
     workflowType: recalculationWorkflow,
-    workflowId: `recalculation-${r.scheduleId}`,
+    workflowId: `recalculation-${b.id}`,
     taskQueue: config.temporal.batchTaskQueue,
     args: [input] as [RecalculationInput],
     typedSearchAttributes: [
@@ -98,7 +125,7 @@ export async function ensureRecalculationSchedule(client: Client, config: Config
     ],
   };
   try {
-    await client.schedule.create({ scheduleId: r.scheduleId, spec, action, policies: { overlap: 'SKIP' } });
+    await client.schedule.create({ scheduleId: b.id, spec, action, policies: { overlap: 'SKIP' } });
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;

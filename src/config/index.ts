@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { RECALCULATION_MODES, RecalculationMode } from '../domain/status';
+import { RECALCULATION_MODES, RECALCULATION_SCOPES, RecalculationMode, RecalculationScope } from '../domain/status';
 
 /**
  * Every setting abono reads, in one typed place. Read from the environment and
@@ -65,6 +65,11 @@ const schema = z.object({
   RECALC_SCHEDULE_ENABLED: bool.default(true),
   RECALC_SCHEDULE_ID: z.string().min(1).default('abono-nightly-recalculation'),
   RECALC_SCHEDULE_MODE: z.enum(RECALCULATION_MODES).default('CORRECT'),
+  RECALC_SCHEDULE_SCOPE: z.enum(RECALCULATION_SCOPES).default('INCREMENTAL'),
+  RECALC_FULL_EVERY_DAYS: z.coerce.number().int().min(1).max(366).default(7),
+  RECALC_FULL_SCHEDULE_ENABLED: bool.default(true),
+  RECALC_FULL_SCHEDULE_CRON: z.string().default('0 3 * * 0'),
+  RECALC_FULL_SCHEDULE_ID: z.string().min(1).default('abono-weekly-full-recalculation'),
   RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
   RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.
@@ -116,6 +121,12 @@ export interface Config {
     scheduleEnabled: boolean;
     scheduleId: string;
     scheduleMode: RecalculationMode;
+    /** The nightly batch's scope (INCREMENTAL by default). */
+    scheduleScope: RecalculationScope;
+    /** INCREMENTAL batches prove every credit at least this often. */
+    fullEveryDays: number;
+    /** The weekly FULL batch (same mode and time zone as the nightly one). */
+    fullSchedule: { enabled: boolean; cron: string; id: string };
     chunkSize: number;
     parallelism: number;
     threads: number;
@@ -179,6 +190,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       scheduleEnabled: e.RECALC_SCHEDULE_ENABLED,
       scheduleId: e.RECALC_SCHEDULE_ID,
       scheduleMode: e.RECALC_SCHEDULE_MODE,
+      scheduleScope: e.RECALC_SCHEDULE_SCOPE,
+      fullEveryDays: e.RECALC_FULL_EVERY_DAYS,
+      fullSchedule: { enabled: e.RECALC_FULL_SCHEDULE_ENABLED, cron: e.RECALC_FULL_SCHEDULE_CRON, id: e.RECALC_FULL_SCHEDULE_ID },
       chunkSize: e.RECALC_CHUNK_SIZE,
       parallelism: e.RECALC_PARALLELISM,
       threads: e.RECALC_THREADS ?? availableParallelism(),

@@ -4,7 +4,8 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Client, ClientConfig, Query, types as pgTypes } from 'pg';
 import { DataSource } from 'typeorm';
-import { ChunkCredit, chunkStatement, ChunkRange, CreditDrift, driftOfChunk, driftOfChunkCredit, loadChunk } from './credit-chunks';
+import { ChunkCredit, chunkStatement, ChunkRange, CreditDrift, driftOfChunkCredit, loadChunk } from './credit-chunks';
+import type { Proven } from './verification-marks';
 
 /** A batch of fewer named credits than this is checked on the calling thread (a thread's start costs more). */
 const THREAD_MIN_CREDITS = 256;
@@ -15,6 +16,21 @@ const THREAD_MARK = 'abonoRecalculationCheck';
 export interface ChunkCheck {
   scanned: number;
   drift: CreditDrift[];
+  /** The consistent credits, with the change mark each was read with. */
+  proven: Proven;
+}
+
+const emptyCheck = (): ChunkCheck => ({ scanned: 0, drift: [], proven: { creditIds: [], changeSeqs: [] } });
+
+/** Checks one credit of a chunk into the chunk's result. */
+function checkInto(result: ChunkCheck, c: ChunkCredit): void {
+  result.scanned += 1;
+  const drift = driftOfChunkCredit(c);
+  if (drift.length) result.drift.push({ creditId: c.id, drift });
+  else {
+    result.proven.creditIds.push(c.id);
+    result.proven.changeSeqs.push(c.change_seq);
+  }
 }
 
 interface ThreadConfig {
@@ -135,7 +151,9 @@ export async function checkChunk(ds: DataSource, range: ChunkRange, threadCount:
     await m.query(NO_JIT_LOCAL);
     return loadChunk(m, range);
   });
-  return { scanned: credits.length, drift: driftOfChunk(credits) };
+  const result = emptyCheck();
+  for (const c of credits) checkInto(result, c);
+  return result;
 }
 
 /**
@@ -169,15 +187,13 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadConfig> | null)?
   const checkStreaming = (c: Client, range: ChunkRange): Promise<ChunkCheck> =>
     new Promise((resolve, reject) => {
       const { text, values } = chunkStatement(range);
-      const result: ChunkCheck = { scanned: 0, drift: [] };
+      const result = emptyCheck();
       let failure: unknown;
       const q = new Query(text, values);
       q.on('row', (row: ChunkCredit) => {
         if (failure !== undefined) return;
         try {
-          result.scanned += 1;
-          const drift = driftOfChunkCredit(row);
-          if (drift.length) result.drift.push({ creditId: row.id, drift });
+          checkInto(result, row);
         } catch (err) {
           failure = err;
         }

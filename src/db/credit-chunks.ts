@@ -22,14 +22,25 @@ export interface ChunkCredit extends PersistedState {
   ledger: string | null;
   /** "payment_id installment_number amount principal interest remaining_for_installment" per allocation row. */
   allocations: string | null;
+  /** The credit's change mark as this snapshot saw it (null: unmarked): what a proven credit clears. */
+  change_seq: string | null;
 }
 
 export interface ChunkRange {
   /** Credits with lo < id ≤ hi, */
   lo: string;
   hi: string;
-  /** and, when given, only these. */
+  /** and, when given, only these, */
   creditIds?: string[];
+  /** or only those in this INCREMENTAL batch's scope. */
+  scopeRunId?: string;
+}
+
+/** The chunk's filter beyond its id range: named credits, or a batch's scope (parameter $3). */
+function chunkFilter(range: ChunkRange): { sql: string; values: unknown[] } {
+  if (range.creditIds) return { sql: ' AND c.id = ANY($3::uuid[])', values: [range.creditIds] };
+  if (range.scopeRunId) return { sql: ' AND c.id IN (SELECT credit_id FROM recalculation_scope WHERE run_id = $3 AND credit_id > $1 AND credit_id <= $2)', values: [range.scopeRunId] };
+  return { sql: '', values: [] };
 }
 
 /**
@@ -39,6 +50,7 @@ export interface ChunkRange {
  * temporary files).
  */
 export function chunkStatement(range: ChunkRange): { text: string; values: unknown[] } {
+  const filter = chunkFilter(range);
   return {
     text: `SELECT c.id, c.status, c.total_amount, c.balance, c.total_paid,
             c.paid_installments, c.payment_count, c.last_payment_date,
@@ -46,15 +58,16 @@ export function chunkStatement(range: ChunkRange): { text: string; values: unkno
             (SELECT string_agg(concat_ws(' ', coalesce(ledger_seq::text, '-'), id, amount, payment_date), ' ')
                FROM payments WHERE credit_id = c.id AND status = 'APPLIED') AS ledger,
             (SELECT string_agg(concat_ws(' ', payment_id, installment_number, amount, principal, interest, remaining_for_installment), ' ')
-               FROM payment_allocations WHERE credit_id = c.id) AS allocations
+               FROM payment_allocations WHERE credit_id = c.id) AS allocations,
+            (SELECT change_seq FROM credit_changes WHERE credit_id = c.id) AS change_seq
        FROM credits c
        LEFT JOIN LATERAL (
               SELECT min(due_date) AS first_due,
                      string_agg(concat_ws(' ', number, amount, principal, cumulative_due), ' ') AS schedule
                 FROM credit_installments WHERE credit_id = c.id) i ON true
-      WHERE c.id > $1 AND c.id <= $2${range.creditIds ? ' AND c.id = ANY($3::uuid[])' : ''}
+      WHERE c.id > $1 AND c.id <= $2${filter.sql}
       ORDER BY c.id`,
-    values: range.creditIds ? [range.lo, range.hi, range.creditIds] : [range.lo, range.hi],
+    values: [range.lo, range.hi, ...filter.values],
   };
 }
 

@@ -4,6 +4,7 @@ import { CreditRow, UPDATE_CREDIT_STATE, stateOf, stateParams } from './rows';
 import { runAsOne, Statement } from './statement';
 import { AuditEntry, auditStatement } from './audit';
 import { loadSchedule } from './credits';
+import { markChanged } from './verification-marks';
 
 /**
  * The only code that writes a credit's state (balance, totals, status) and its payments' place in the ledger
@@ -87,8 +88,12 @@ function allocationStatements(creditId: string, paymentId: string, seq: number, 
   ];
 }
 
-function stateStatement(creditId: string, s: CreditState, lastSeq: number): Statement {
-  return { sql: UPDATE_CREDIT_STATE, params: [creditId, ...stateParams(s), lastSeq] };
+/**
+ * The credit's new state, and the mark that it changed since its last verification (the nightly batch checks
+ * marked credits): every write of credit state comes through here, so none goes unmarked.
+ */
+function stateStatements(creditId: string, s: CreditState, lastSeq: number): Statement[] {
+  return [{ sql: UPDATE_CREDIT_STATE, params: [creditId, ...stateParams(s), lastSeq] }, markChanged(creditId)];
 }
 
 export interface Appended {
@@ -115,7 +120,7 @@ export async function appendToLedger(
   assertBalanced(schedule, state);
   const seq = credit.last_ledger_seq + 1;
   const result = { state, allocation, seq };
-  await runAsOne(m, [...allocationStatements(credit.id, payment.id, seq, allocation), stateStatement(credit.id, state, seq), ...(audit ? [auditStatement(audit(result))] : [])]);
+  await runAsOne(m, [...allocationStatements(credit.id, payment.id, seq, allocation), ...stateStatements(credit.id, state, seq), ...(audit ? [auditStatement(audit(result))] : [])]);
   return result;
 }
 
@@ -139,6 +144,6 @@ export async function rebuildFromLedger(m: EntityManager, credit: CreditRow, loa
   if (seq > 0) {
     await m.query(`UPDATE payments SET ledger_seq = -ledger_seq WHERE credit_id = $1 AND ledger_seq < 0`, [credit.id]);
   }
-  await runAsOne(m, [stateStatement(credit.id, state, seq)]);
+  await runAsOne(m, stateStatements(credit.id, state, seq));
   return { before: stateOf(credit), after: state };
 }

@@ -5,6 +5,7 @@ import { appendAudit } from './audit';
 import { checkChunk } from './chunk-check';
 import { checkCredit } from './credit-drift';
 import { loadBook, lockCredit, rebuildFromLedger } from './ledger';
+import { recordProven } from './verification-marks';
 
 
 export interface ChunkCounts {
@@ -29,10 +30,12 @@ const stateJson = (s: CreditState) => ({
  * Upper bounds of the next `count` chunks of `chunkSize` credits after `after`, in id order.
  * Chunk i covers (bounds[i-1], bounds[i]].
  */
-export async function planChunks(ds: DataSource, after: string, chunkSize: number, count: number, creditIds?: string[]): Promise<string[]> {
+export async function planChunks(ds: DataSource, after: string, chunkSize: number, count: number, creditIds?: string[], scopeRunId?: string): Promise<string[]> {
   const rows: Array<{ id: string }> = creditIds
     ? await ds.query(`SELECT id FROM credits WHERE id > $1 AND id = ANY($3::uuid[]) ORDER BY id LIMIT $2`, [after, chunkSize * count, creditIds])
-    : await ds.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id LIMIT $2`, [after, chunkSize * count]);
+    : scopeRunId
+      ? await ds.query(`SELECT credit_id AS id FROM recalculation_scope WHERE run_id = $3 AND credit_id > $1 ORDER BY credit_id LIMIT $2`, [after, chunkSize * count, scopeRunId])
+      : await ds.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id LIMIT $2`, [after, chunkSize * count]);
   const bounds: string[] = [];
   for (let i = chunkSize - 1; i < rows.length; i += chunkSize) bounds.push(rows[i].id);
   if (rows.length && bounds[bounds.length - 1] !== rows[rows.length - 1].id) bounds.push(rows[rows.length - 1].id);
@@ -77,7 +80,7 @@ export async function correctCredit(ds: DataSource, creditId: string, ctx: { run
  */
 export async function recalculateChunk(
   ds: DataSource,
-  args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; actor: string | null },
+  args: { runId: string; lo: string; hi: string; mode: RecalculationMode; creditIds?: string[]; incremental?: boolean; actor: string | null },
   heartbeat: (scanned: number) => void = () => {},
   threads = 0,
 ): Promise<ChunkCounts> {
@@ -86,9 +89,11 @@ export async function recalculateChunk(
 
   const t1 = performance.now();
   // Heartbeats go on meanwhile (the activity's timer): this thread is free while a check thread works.
-  const { scanned, drift: drifted } = await checkChunk(ds, { lo: args.lo, hi: args.hi, creditIds: args.creditIds }, threads);
+  const range = { lo: args.lo, hi: args.hi, creditIds: args.creditIds, scopeRunId: args.incremental ? args.runId : undefined };
+  const { scanned, drift: drifted, proven } = await checkChunk(ds, range, threads);
   const t2 = performance.now();
   heartbeat(scanned);
+  await recordProven(ds, args.runId, proven);
 
   const counts: ChunkCounts = { scanned, inconsistent: 0, corrected: 0, errors: 0 };
   for (const { creditId, drift } of drifted) {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { FIRST_ID, RecalculationMode } from '../domain';
+import { FIRST_ID, RecalculationMode, RecalculationScope } from '../domain';
 import type { ChunkCounts } from './recalculation-chunks';
 
 /**
@@ -15,10 +15,11 @@ export interface RecalculationSummary extends ChunkCounts {
   durationMs: number;
 }
 
-export async function insertRun(ds: DataSource, args: { runId: string; mode: RecalculationMode; creditIds?: string[]; startedBy: string | null }): Promise<void> {
+export async function insertRun(ds: DataSource, args: { runId: string; mode: RecalculationMode; scope?: RecalculationScope; creditIds?: string[]; startedBy: string | null }): Promise<void> {
+  const scope = args.creditIds ? { creditIds: args.creditIds } : args.scope === 'INCREMENTAL' ? { incremental: true } : { all: true };
   await ds.query(
     `INSERT INTO recalculation_runs (id, status, dry_run, mode, scope, started_by) VALUES ($1,'RUNNING',$2,$3,$4,$5) ON CONFLICT (id) DO NOTHING`,
-    [args.runId, args.mode === 'DRY_RUN', args.mode, JSON.stringify(args.creditIds ? { creditIds: args.creditIds } : { all: true }), args.startedBy],
+    [args.runId, args.mode === 'DRY_RUN', args.mode, JSON.stringify(scope), args.startedBy],
   );
 }
 

@@ -43,6 +43,9 @@ export function reversalRefusal(paymentId: string, status: string | undefined): 
 /** DRY_RUN records drift; CORRECT corrects it as found; REVIEW records it and corrects once an admin approves. */
 export const RECALCULATION_MODES = ['DRY_RUN', 'CORRECT', 'REVIEW'] as const;
 export type RecalculationMode = (typeof RECALCULATION_MODES)[number];
+/** FULL checks every credit; INCREMENTAL the credits changed since their last verification and the rolling slice. */
+export const RECALCULATION_SCOPES = ['FULL', 'INCREMENTAL'] as const;
+export type RecalculationScope = (typeof RECALCULATION_SCOPES)[number];
 
 /** Overdue instalments from which a credit is in the last bucket. */
 export const ARREARS_LAST_BUCKET_FROM = 4;

@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { ARREARS_BUCKETS, Decimal, PAYMENT_STATUSES, sumMoney } from '../domain';
 import { BUCKET_NAMES_JOIN, FIGURES_JOIN } from '../db/credit-figures-sql';
 import { findStuckOperations, OperationsDeps } from './operations';
+import { bookVerification } from './verification';
 
 export const COLLECTION_DAYS = 30;
 export const DASHBOARD_STUCK_AFTER_MS = 60_000;
@@ -30,6 +31,9 @@ function portfolioView(portfolio: Row[]) {
   };
 }
 
+/** The dashboard shows the credits proven within this many days (the INCREMENTAL rolling window). */
+const VERIFICATION_DAYS = 7;
+
 const isoOrNull = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 function recalculationView(last: Row) {
@@ -49,7 +53,7 @@ function recalculationView(last: Row) {
 
 /** `asOf` is today in the lender's `timeZone`; the outcome window starts at midnight there, 29 days before. */
 export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf: string, timeZone: string) {
-  const [portfolio, collections, outcomes, recalcs, stuck] = await Promise.all([
+  const [portfolio, collections, outcomes, recalcs, stuck, verification] = await Promise.all([
     ds.query(
       `SELECT b.name AS bucket, GROUPING(b.name) AS is_total, count(*)::int AS credits,
               count(*) FILTER (WHERE c.status = 'ACTIVE')::int AS active,
@@ -78,6 +82,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
          FROM recalculation_runs ORDER BY started_at DESC LIMIT 1`,
     ) as Promise<Row[]>,
     findStuckOperations(ops, { olderThanMs: DASHBOARD_STUCK_AFTER_MS, limit: 20 }).catch((err: Error) => ({ error: err.message })),
+    bookVerification(ds, VERIFICATION_DAYS),
   ]);
 
   const byStatus = Object.fromEntries(PAYMENT_STATUSES.map((s) => [s, 0])) as Record<string, number>;
@@ -103,6 +108,7 @@ export async function dashboardSummary(ds: DataSource, ops: OperationsDeps, asOf
       rejectionRate: rate(byStatus.REJECTED),
     },
     lastRecalculation: last ? recalculationView(last) : null,
+    verification,
     stuck,
   };
 }

@@ -29,6 +29,7 @@ export async function getRecalculation(deps: RecalculationDeps, id: string, page
   return {
     id,
     mode: run?.mode ?? live?.mode,
+    scope: run?.scope?.incremental || live?.scope === 'INCREMENTAL' ? 'INCREMENTAL' : 'FULL',
     status: live?.status ?? run.status,
     scanned: live?.scanned ?? run.scanned,
     inconsistent: live?.inconsistent ?? run.inconsistent,

@@ -48,9 +48,13 @@ export const recalculationApproval = defineUpdate<{ status: string }, [ReviewDec
  */
 export async function recalculationWorkflow(input: RecalculationInput): Promise<RecalculationProgress> {
   const runId = workflowInfo().workflowId;
+  // Absent in batches started before scopes: those replay exactly as they ran (FULL).
+  const incremental = input.scope === 'INCREMENTAL';
+  const scopeRunId = incremental ? runId : undefined;
   const p: RecalculationProgress = input.carried ?? {
     runId,
     mode: input.mode,
+    ...(incremental ? { scope: input.scope } : {}),
     status: 'RUNNING',
     phase: 'SCANNING',
     scanned: 0,
@@ -90,14 +94,18 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
     }
   };
 
-  if (!input.carried) await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy });
+  if (!input.carried) {
+    await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy, ...(incremental ? { scope: input.scope } : {}) });
+    // On the chunks' proxy: on a large book, never proven before, it walks every credit.
+    if (incremental) await chunks.chooseRecalculationScope({ runId, startedAtMs: p.startedAtMs, fullEveryDays: input.fullEveryDays ?? 7 });
+  }
 
   while (p.phase === 'SCANNING') {
-    const bounds = await db.planRecalculationChunks({ after: p.position, chunkSize: input.chunkSize, count: input.parallelism, creditIds: input.creditIds });
+    const bounds = await db.planRecalculationChunks({ after: p.position, chunkSize: input.chunkSize, count: input.parallelism, creditIds: input.creditIds, ...(incremental ? { scopeRunId } : {}) });
     if (bounds.length === 0) break;
     const results = await Promise.all(
       bounds.map((hi, i) =>
-        chunks.recalculateChunk({ runId, lo: i === 0 ? p.position : bounds[i - 1], hi, mode: input.mode, creditIds: input.creditIds, actor: input.startedBy }),
+        chunks.recalculateChunk({ runId, lo: i === 0 ? p.position : bounds[i - 1], hi, mode: input.mode, creditIds: input.creditIds, actor: input.startedBy, ...(incremental ? { incremental } : {}) }),
       ),
     );
     for (const r of results) {

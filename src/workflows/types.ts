@@ -46,12 +46,16 @@ export type ReversalOutcome =
 export const paymentWorkflowId = (paymentId: string) => `payment-${paymentId}`;
 export const reversalWorkflowId = (paymentId: string) => `reversal-${paymentId}`;
 
-import type { RecalculationMode } from '../domain/status';
+import type { RecalculationMode, RecalculationScope } from '../domain/status';
 
-export type { RecalculationMode };
+export type { RecalculationMode, RecalculationScope };
 
 export interface RecalculationInput {
   mode: RecalculationMode;
+  /** FULL when absent (batches started before scopes existed). */
+  scope?: RecalculationScope;
+  /** INCREMENTAL: each credit is proven at least this often (RECALC_FULL_EVERY_DAYS). */
+  fullEveryDays?: number;
   creditIds?: string[];
   chunkSize: number;
   parallelism: number;
@@ -63,6 +67,7 @@ export interface RecalculationInput {
 export interface RecalculationProgress {
   runId: string;
   mode: RecalculationMode;
+  scope?: RecalculationScope;
   status: string;
   phase: 'SCANNING' | 'AWAITING_APPROVAL' | 'APPLYING' | 'DONE';
   scanned: number;

@@ -130,6 +130,11 @@ describe('/dashboard in headless Chromium', () => {
     expect(plain(await page.textContent('[data-figure="recalc-status"]'))).toBe('COMPLETED');
     expect(plain(await page.textContent('[data-figure="recalc-scanned"]'))).toBe(String(run.scanned));
     expect(plain(await page.textContent('[data-figure="recalc-inconsistent"]'))).toBe('0');
+    // The book's verification: the dry run proved every credit, none is left unproven.
+    const v = summary.body.verification;
+    expect(v.neverVerified).toBe(0);
+    expect(plain(await page.textContent('[data-figure="verified-share"]'))).toBe(`${v.credits} of ${v.credits}`);
+    expect(plain(await page.textContent('[data-figure="verification-never-verified"]'))).toBe('0');
     expect(await page.isVisible('#stuck')).toBe(true);
     expect(problems).toEqual([]); // no script error, no CSP violation
 

@@ -157,10 +157,18 @@ describe('alerts', () => {
 describe('the nightly schedule', () => {
   it('exists after start with the configured time and never overlaps, and a triggered run completes', async () => {
     const scheduleId = `test-nightly-${randomUUID()}`;
-    const app = await startTestApp({ RECALC_SCHEDULE_ENABLED: 'true', RECALC_SCHEDULE_ID: scheduleId, RECALC_SCHEDULE_TIME_ZONE: 'America/Mexico_City', RECALC_SCHEDULE_MODE: 'DRY_RUN' });
+    const fullScheduleId = `test-weekly-${randomUUID()}`;
+    const app = await startTestApp({ RECALC_SCHEDULE_ENABLED: 'true', RECALC_SCHEDULE_ID: scheduleId, RECALC_FULL_SCHEDULE_ID: fullScheduleId, RECALC_SCHEDULE_TIME_ZONE: 'America/Mexico_City', RECALC_SCHEDULE_MODE: 'DRY_RUN' });
     try {
+      const weekly = app.abono.client.schedule.getHandle(fullScheduleId);
+      const weeklyDescribed = await weekly.describe();
+      // Sunday 03:00: the FULL batch, beside the nightly INCREMENTAL one.
+      expect(weeklyDescribed.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], dayOfWeek: [{ start: 'SUNDAY', end: 'SUNDAY', step: 1 }] });
+      expect(weeklyDescribed.action).toMatchObject({ args: [{ scope: 'FULL', mode: 'DRY_RUN' }] });
+      await weekly.delete();
       const handle = app.abono.client.schedule.getHandle(scheduleId);
       const described = await handle.describe();
+      expect(described.action).toMatchObject({ args: [{ scope: 'INCREMENTAL', fullEveryDays: 7 }] });
       expect(described.spec.timezone).toBe('America/Mexico_City');
       expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
       expect(described.policies.overlap).toBe('SKIP');
@@ -173,7 +181,8 @@ describe('the nightly schedule', () => {
       }
       expect(workflowId).toMatch(new RegExp(`^recalculation-${scheduleId}`));
       const result = await app.abono.client.workflow.getHandle(workflowId!).result();
-      expect(result).toMatchObject({ status: 'COMPLETED', scanned: 1, mode: 'DRY_RUN' });
+      // Never verified, so due: the first INCREMENTAL night checks it.
+      expect(result).toMatchObject({ status: 'COMPLETED', scanned: 1, mode: 'DRY_RUN', scope: 'INCREMENTAL' });
       expect((await call(app, 'GET', `/v1/recalculations/${workflowId}`, { key: app.keys.viewer })).body).toMatchObject({ status: 'COMPLETED', startedBy: 'schedule' });
       await handle.delete();
     } finally {

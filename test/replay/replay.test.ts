@@ -1,5 +1,6 @@
 // Replay tests guard workflow determinism: histories recorded from real runs of every path
-// (applied, rejected, compensated, reversed) must replay with the current workflow code.
+// (applied, rejected, compensated, reversed; recalculation batches FULL and INCREMENTAL) must replay
+// with the current workflow code.
 // A change that would break running workflows fails here. To re-record after an intended,
 // versioned change: RECORD_HISTORIES=1 npx jest test/replay
 import fs from 'node:fs';
@@ -19,7 +20,8 @@ describe('recorded workflow histories replay with the current code', () => {
   const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
   it('has a recorded history for each path', () => {
-    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'recalculation-review.json', 'reversal.json']);
+    // recalculation-full.json was recorded before batches had scopes: FULL batches started then replay unchanged.
+    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'recalculation-full.json', 'recalculation-incremental.json', 'recalculation-review.json', 'reversal.json']);
   });
 
   it.each(files)('%s', async (file) => {
@@ -39,14 +41,23 @@ describe('fresh histories of each path replay too', () => {
     await failing?.stop();
   });
 
-  it('applied, rejected, compensated and reversed', async () => {
+  it('applied, rejected, compensated and reversed, and both recalculation scopes', async () => {
     const credit = await createCredit(app);
     const applied = await pay(app, credit.id, '100.00');
     const rejected = await pay(app, credit.id, '5000.00');
     const failedCredit = await createCredit(failing);
     const compensated = await pay(failing, failedCredit.id, '100.00');
     await call(app, 'POST', `/v1/payments/${applied.body.id}/reversal`, { key: app.keys.operator, body: { reason: 'replay test' } });
+    const batch = async (body: Record<string, unknown>) => {
+      const started = await call(app, 'POST', '/v1/recalculations', { key: app.keys.admin, body });
+      await app.abono.client.workflow.getHandle(started.body.id).result();
+      return started.body.id as string;
+    };
+    const full = await batch({ dryRun: true });
+    const incremental = await batch({ dryRun: true, scope: 'INCREMENTAL' });
     const runs: Array<[string, TestApp, string]> = [
+      ['recalculation-full', app, full],
+      ['recalculation-incremental', app, incremental],
       ['payment-applied', app, `payment-${applied.body.id}`],
       ['payment-rejected', app, `payment-${rejected.body.paymentId}`],
       ['payment-compensated', failing, `payment-${compensated.body.paymentId}`],

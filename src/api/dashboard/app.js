@@ -186,6 +186,7 @@
     });
 
     renderRecalc(d.lastRecalculation);
+    renderVerification(d.verification);
     renderStuck(d.stuck);
   }
 
@@ -228,6 +229,23 @@
     });
     box.appendChild(dl);
     box.appendChild(h('p', { class: 'empty mono', text: r.id }));
+  }
+
+  // The book's last verification: credits proven in the window, never proven, the oldest proof.
+  function renderVerification(v) {
+    var box = $('#verification');
+    box.textContent = '';
+    if (!v) return;
+    var whole = v.verifiedInLastDays === v.credits;
+    box.appendChild(h('p', {}, [
+      h('span', { class: 'pill ' + (whole ? 'good' : 'bad'), 'data-figure': 'verified-share', text: count(v.verifiedInLastDays) + ' of ' + count(v.credits) }),
+      document.createTextNode('  verified in the last ' + v.days + ' days'),
+    ]));
+    var dl = h('dl', { class: 'recalc' });
+    [['never verified', count(v.neverVerified)], ['changed since', count(v.changedSinceVerification)], ['oldest', v.oldestVerification ? when(v.oldestVerification.verifiedAt).slice(0, 16) : '—']].forEach(function (kv) {
+      dl.appendChild(h('div', {}, [h('dt', { text: kv[0] }), h('dd', { 'data-figure': 'verification-' + kv[0].replace(/ /g, '-'), text: kv[1] })]));
+    });
+    box.appendChild(dl);
   }
 
   function renderStuck(st) {

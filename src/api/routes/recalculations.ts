@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { RECALCULATION_MODES } from '../../domain';
+import { RECALCULATION_MODES, RECALCULATION_SCOPES } from '../../domain';
 import { decideRecalculation, startRecalculation } from '../../client/recalculations';
 import { getRecalculation } from '../../queries/recalculation-views';
+import { bookVerification } from '../../queries/verification';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { uuid } from '../schemas';
@@ -12,15 +13,18 @@ export const StartRecalculationBody = z
     creditIds: z.array(uuid).min(1).max(10000).optional(),
     dryRun: z.boolean().optional(),
     mode: z.enum(RECALCULATION_MODES).optional(),
+    scope: z.enum(RECALCULATION_SCOPES).optional(),
     chunkSize: z.number().int().min(1).max(10000).optional(),
     parallelism: z.number().int().min(1).max(16).optional(),
   })
   .refine((b) => !(b.dryRun !== undefined && b.mode !== undefined), { message: 'give either dryRun or mode, not both', path: ['mode'] })
+  .refine((b) => !(b.creditIds && b.scope === 'INCREMENTAL'), { message: 'an INCREMENTAL batch chooses its own credits: give creditIds or scope INCREMENTAL, not both', path: ['scope'] })
   .openapi('StartRecalculation');
 
 export const RecalculationApprovalBody = z.strictObject({ approve: z.boolean(), comment: z.string().max(500).optional() }).openapi('RecalculationApproval');
 
 const RecalculationId = z.string().regex(/^recalculation-[A-Za-z0-9:_.\-]{1,120}$/, 'must be a recalculation id');
+const VerificationQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(7) });
 const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), after: uuid.optional() });
 
 export function recalculationRoutes(ctx: ApiContext): Router {
@@ -30,8 +34,13 @@ export function recalculationRoutes(ctx: ApiContext): Router {
   r.post('/v1/recalculations', requireRole(ds, 'admin'), async (req, res) => {
     const body = StartRecalculationBody.parse(req.body ?? {});
     const mode = body.mode ?? (body.dryRun === false ? 'CORRECT' : 'DRY_RUN');
-    const id = await startRecalculation(ctx.recalculations, { mode, creditIds: body.creditIds, chunkSize: body.chunkSize, parallelism: body.parallelism }, actorOf(req));
-    res.status(202).location(`/v1/recalculations/${id}`).json({ id, mode, status: 'RUNNING' });
+    const id = await startRecalculation(ctx.recalculations, { mode, scope: body.scope, creditIds: body.creditIds, chunkSize: body.chunkSize, parallelism: body.parallelism }, actorOf(req));
+    res.status(202).location(`/v1/recalculations/${id}`).json({ id, mode, scope: body.scope ?? 'FULL', status: 'RUNNING' });
+  });
+
+  r.get('/v1/verification', requireRole(ds, 'viewer'), async (req, res) => {
+    const { days } = VerificationQuery.parse(req.query);
+    res.json(await bookVerification(ds, days));
   });
 
   r.get('/v1/recalculations/:id', requireRole(ds, 'viewer'), async (req, res) => {

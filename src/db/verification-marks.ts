@@ -1,0 +1,85 @@
+import type { EntityManager } from 'typeorm';
+import { FIRST_ID } from '../domain/keyset';
+import type { Statement } from './statement';
+
+/**
+ * The verification marks (DESIGN.md §11): which credits changed since they were last proven consistent, and
+ * when each was last proven. The mark is written by the ledger's one writer of credit state, in the same
+ * statement; a batch clears it by compare-and-clear on the change sequence it read, so a change that lands
+ * while the batch reads the credit keeps it marked for the next night.
+ */
+
+type Query = Pick<EntityManager, 'query'>;
+
+/** The mark: a new change sequence for the credit (a row if it had none). */
+export function markChanged(creditId: string): Statement {
+  return {
+    sql: `INSERT INTO credit_changes (credit_id, change_seq) VALUES ($1, nextval('credit_change_seq'))
+          ON CONFLICT (credit_id) DO UPDATE SET change_seq = excluded.change_seq, changed_at = now()`,
+    params: [creditId],
+  };
+}
+
+/** Credits a check found consistent, with the change sequence it read (null: none was marked). */
+export interface Proven {
+  creditIds: string[];
+  changeSeqs: Array<string | null>;
+}
+
+/**
+ * Records that a batch proved these credits consistent, and clears each one's mark only if it is still the
+ * change the batch read. One statement, so a retried chunk writes the same thing again.
+ */
+export async function recordProven(q: Query, runId: string, proven: Proven): Promise<void> {
+  if (proven.creditIds.length === 0) return;
+  await q.query(
+    `WITH proven AS (SELECT * FROM unnest($2::uuid[], $3::bigint[]) AS p(credit_id, change_seq)),
+          cleared AS (DELETE FROM credit_changes x USING proven p WHERE x.credit_id = p.credit_id AND x.change_seq = p.change_seq)
+     INSERT INTO credit_verifications (credit_id, verified_at, run_id)
+     SELECT credit_id, now(), $1 FROM proven
+     ON CONFLICT (credit_id) DO UPDATE SET verified_at = excluded.verified_at, run_id = excluded.run_id`,
+    [runId, proven.creditIds, proven.changeSeqs],
+  );
+}
+
+/** Credits weighed per statement when choosing a scope: each statement stays well inside the statement timeout. */
+const SCOPE_PAGE_CREDITS = 50_000;
+
+/**
+ * The credits an INCREMENTAL batch checks, chosen once (a retried step adds nothing it already chose): every
+ * marked credit, and the rolling slice, every credit last proven before `dueBefore` or never. Walks the book in
+ * pages of credit ids, calling `progress` after each; returns how many credits are in scope.
+ */
+export async function chooseIncrementalScope(q: Query, runId: string, dueBefore: Date, progress: () => void = () => {}): Promise<number> {
+  for (let after = FIRST_ID; ; ) {
+    const [edge]: Array<{ id: string }> = await q.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id OFFSET $2 LIMIT 1`, [after, SCOPE_PAGE_CREDITS - 1]);
+    await q.query(
+      `INSERT INTO recalculation_scope (run_id, credit_id)
+       SELECT $1, c.id FROM credits c
+         LEFT JOIN credit_verifications v ON v.credit_id = c.id
+        WHERE c.id > $3 AND ($4::uuid IS NULL OR c.id <= $4)
+          AND (v.verified_at IS NULL OR v.verified_at < $2 OR EXISTS (SELECT 1 FROM credit_changes x WHERE x.credit_id = c.id))
+       ON CONFLICT DO NOTHING`,
+      [runId, dueBefore, after, edge?.id ?? null],
+    );
+    progress();
+    if (!edge) break;
+    after = edge.id;
+  }
+  const [r] = await q.query(`SELECT count(*)::int AS n FROM recalculation_scope WHERE run_id = $1`, [runId]);
+  return r.n;
+}
+
+/**
+ * The rolling window's edge for a batch started at `startedAt`: a credit last proven before the start of the
+ * day `fullEveryDays − 2` days ahead of the batch's day is due tonight, so no credit waits `fullEveryDays` days.
+ */
+export function dueBefore(startedAt: Date, fullEveryDays: number): Date {
+  const day = Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth(), startedAt.getUTCDate());
+  return new Date(day - (fullEveryDays - 2) * 86_400_000);
+}
+
+/** A finished batch's scope is no longer needed (its findings and chunks stay). */
+export async function forgetScope(q: Query, runId: string): Promise<void> {
+  await q.query(`DELETE FROM recalculation_scope WHERE run_id = $1`, [runId]);
+}
