@@ -12,6 +12,7 @@ import {
 export interface CreditRow {
   id: string;
   client_id: string;
+  external_id: string | null;
   principal: string;
   interest_rate: string;
   installments: number;
