@@ -97,3 +97,24 @@ export async function loadSchedule(m: Pick<EntityManager, 'query'>, credit: Cred
   scheduleCache.set(credit.id, schedule);
   return schedule;
 }
+
+/** The stored schedules of many credits in one query (cached as loadSchedule caches them). */
+export async function loadSchedules(m: Pick<EntityManager, 'query'>, credits: CreditRow[]): Promise<Map<string, Schedule>> {
+  const out = new Map<string, Schedule>();
+  const missing = credits.filter((c) => {
+    const cached = scheduleCache.get(c.id);
+    if (cached) out.set(c.id, cached);
+    return !cached;
+  });
+  if (missing.length === 0) return out;
+  const rows: InstallmentRow[] = await m.query(`SELECT * FROM credit_installments WHERE credit_id = ANY($1::uuid[]) ORDER BY credit_id, number`, [missing.map((c) => c.id)]);
+  const byCredit = new Map<string, InstallmentRow[]>();
+  for (const r of rows) (byCredit.get(r.credit_id) ?? byCredit.set(r.credit_id, []).get(r.credit_id)!).push(r);
+  for (const c of missing) {
+    const schedule = scheduleOf(c, byCredit.get(c.id) ?? []);
+    if (scheduleCache.size >= SCHEDULE_CACHE_MAX_CREDITS) scheduleCache.delete(scheduleCache.keys().next().value!);
+    scheduleCache.set(c.id, schedule);
+    out.set(c.id, schedule);
+  }
+  return out;
+}
