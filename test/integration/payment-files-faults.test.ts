@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { findInconsistentCredits } from '../support/consistency';
-import { killHard, spawnWorker } from '../support/faults';
+import { killHard, spawnWorker, waitForTerminal } from '../support/faults';
 import { createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';
 import { csvFile, uploadFile, waitForBatch } from '../support/payment-files';
 
@@ -61,14 +61,14 @@ describe('a payment file under faults', () => {
       expect(upload.status).toBe(202);
       const singles = await Promise.all(credits.flatMap((c) => [pay(app, c.id, '12.34'), pay(app, c.id, '0.66')]));
       expect(singles.map((s) => s.status).every((s) => s === 201 || s === 202)).toBe(true);
-      const done = await waitForBatch(app, upload.body.id);
+      const done = await waitForBatch(app, upload.body.id, 180_000);
       expect(done.counts).toMatchObject({ APPLIED: file.applied, REJECTED: file.refused });
-      const deadline = Date.now() + 60_000;
-      while ((await count(app, `SELECT count(*)::int AS n FROM payments WHERE status = 'PENDING'`)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const statuses = await waitForTerminal(app.abono.ds, singles.map((s) => s.body.id ?? s.body.paymentId), 120_000);
+      expect([...statuses.values()].every((s) => s === 'APPLIED')).toBe(true);
       await expectExactlyOnce(app, file.applied + singles.length);
       expect(await count(app, `SELECT count(DISTINCT total_paid)::int AS n FROM credits`)).toBeGreaterThan(1);
     } finally {
       await app.stop();
     }
-  }, 180_000);
+  }, 300_000);
 });
