@@ -100,6 +100,7 @@ async function startApi(opts: AbonoOptions, ds: DataSource, client: Client): Pro
       defaults: { chunkSize: config.recalculation.chunkSize, parallelism: config.recalculation.parallelism, fullEveryDays: config.recalculation.fullEveryDays },
       ...ui,
     },
+    paymentBatches: { ds, client, taskQueue: config.temporal.batchTaskQueue, ...config.paymentFiles, ...ui },
   });
   const server = http.createServer(app);
   // Idle keep-alive connections stay open longer than a client or load balancer keeps them

@@ -18,6 +18,8 @@ import { httpMetrics } from '../observability/metrics';
 import { logIdsOf } from '../observability/log-context';
 import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
+import { paymentBatchRoutes, paymentFileUpload } from './routes/payment-batches';
+import type { PaymentBatchDeps } from '../client/payment-batches';
 
 export interface ApiContext {
   ds: DataSource;
@@ -28,6 +30,7 @@ export interface ApiContext {
   /** Rate limits, CORS, proxy trust (defaults when absent); see src/api/security.ts. */
   security?: SecurityOptions & { apiKeyCacheMs?: number };
   recalculations: RecalculationDeps;
+  paymentBatches: PaymentBatchDeps;
 }
 
 /** How long /ready waits for PostgreSQL and for Temporal. */
@@ -78,6 +81,8 @@ export function createApp(ctx: ApiContext) {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(doc));
 
+  // A payment file is the one body that is not JSON: its route reads the stream itself.
+  app.use(paymentFileUpload(ctx));
   // Write routes take JSON only.
   app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'POST' && !req.is('application/json')) {
@@ -91,6 +96,7 @@ export function createApp(ctx: ApiContext) {
   app.use(recalculationRoutes(ctx));
   app.use(operationsRoutes(ctx));
   app.use(dashboardRoutes(ctx));
+  app.use(paymentBatchRoutes(ctx));
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'ROUTE_NOT_FOUND', title: 'Not found', detail: 'no such route' }));
   app.use(errorHandler(ctx.log));
   return app;

@@ -43,6 +43,9 @@ export const isSafeText = (v: string, multiline = false): boolean => !(multiline
 const safeText = (multiline = false) => (v: string) => isSafeText(v, multiline);
 const SAFE_TEXT_MESSAGE = { message: 'must not contain control, invisible or bidirectional-override characters, or unpaired surrogates' };
 
+/** The lender's own loan number: printable, no spaces at either end. */
+export const externalId = z.string().refine(safeText(), SAFE_TEXT_MESSAGE).trim().min(1).max(100).openapi({ example: 'LN-2026-000123' });
+
 export const CreateCreditBody = z
   .strictObject({
     clientId: z.string().refine(safeText(), SAFE_TEXT_MESSAGE).trim().min(1).max(100),
@@ -55,8 +58,11 @@ export const CreateCreditBody = z
     periodDays: z.number().int().min(MIN_PERIOD_DAYS).max(MAX_PERIOD_DAYS).optional(),
     startDate: date('startDate'),
     scheduleType: z.enum(SCHEDULE_TYPES).optional(),
+    externalId: externalId.optional(),
   })
   .openapi('CreateCredit');
+
+export const CreditsQuery = z.object({ externalId });
 
 export const CreatePaymentBody = z
   .strictObject({

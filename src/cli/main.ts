@@ -8,12 +8,14 @@
 //
 // Exit codes: 0 done, 1 failed (database unreachable, no such key...), 2 bad arguments or
 // configuration. Every error is one line on stderr.
+import fs from 'node:fs';
 import { runMigrations } from '../db/data-source';
 import { describeVerification, verifyAuditChain } from '../db/audit-chain';
 import { CliError, Parsed, UUID, UsageError, allowOnly, firstLine, noExtraArgs, out, parse, withDatabase } from './common';
 import { keysCommand, ROLES } from './keys';
 import { runRecalc } from './recalc';
 import { verificationCommand } from './verification';
+import { runPaymentsImport } from './payments-import';
 
 const PROG = 'abono cli';
 
@@ -26,6 +28,7 @@ commands:
   keys list [--json]                                 list API keys (never the key or its hash)
   keys revoke <id>                                   revoke an API key
   audit verify [--json]                              walk the audit log's hash chains; exit 1 when one is broken
+  payments import FILE [--dry-run] [--follow]        upload a payment file (CSV, or NDJSON by .ndjson) and follow it
   recalc [--dry-run|--review] [--incremental] [--credit ID ...] [--follow]
                                                      start a recalculation batch through the API
   verification [--days N] [--json]                   the book's last verification (through the API)
@@ -97,6 +100,20 @@ async function main(argv: string[]): Promise<number> {
       allowOnly(p, 'verification', ['days', 'json']);
       noExtraArgs(rest, 'verification');
       return verificationCommand(p.values.days, p.values.json ?? false);
+    case 'payments': {
+      allowOnly(p, 'payments import', ['dry-run', 'follow']);
+      const [sub, file, ...extra] = rest;
+      if (sub !== 'import' || !file) throw new UsageError('usage: payments import FILE [--dry-run] [--follow]');
+      noExtraArgs(extra, 'payments import');
+      const apiKey = process.env.ABONO_API_KEY;
+      if (!apiKey) throw new UsageError('ABONO_API_KEY is required for payments import (an operator API key)');
+      if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+      try {
+        return await runPaymentsImport({ apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000', apiKey, file, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout });
+      } catch (err) {
+        throw new CliError(firstLine(err));
+      }
+    }
     case 'audit': {
       const [sub, ...args] = rest;
       if (sub === 'verify') return auditVerify(p, args);
@@ -104,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown audit command "${sub}" (expected verify)`);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc, verification or audit); see \`npm run cli -- help\``);
+      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc, verification, payments or audit); see \`npm run cli -- help\``);
   }
 }
 

@@ -5,7 +5,9 @@ import { reversalRefusal, TERMINAL_PAYMENT_STATUSES, todayIn } from '../domain';
 import { CreditId, OperationKind, OperationStatus, PaymentId } from '../temporal/search-attributes';
 import { paymentOutcome, paymentWorkflow, reversalWorkflow } from '../workflows';
 import { PaymentRequest, ReversalOutcome, paymentWorkflowId, reversalWorkflowId } from '../workflows/types';
-import { findKey, forgetUnusedKey, recordKey } from '../db/idempotency-keys';
+import { findKey, forgetUnusedKey, paymentIdForKey, recordKey, requestHash } from '../db/idempotency-keys';
+
+export { paymentIdForKey };
 import { paymentStatusOf } from '../db/payments';
 import { ConflictError, NotFoundError, UnavailableError } from '../errors';
 import { loadPayment, PaymentView } from '../queries/payment-views';
@@ -34,18 +36,6 @@ export type SubmissionAnswer = (
   | { kind: 'failed'; payment: PaymentView }
   | { kind: 'running'; paymentId: string }
 ) & { /** The key's outcome was already known: this answer repeats it. */ replayed?: boolean };
-
-/** The payment id is derived from the idempotency key, so one key is one payment and one workflow. */
-export function paymentIdForKey(key: string): string {
-  const h = createHash('sha256').update(`abono:payment:${key}`).digest('hex');
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function requestHash(body: SubmitPaymentInput): string {
-  const canonical = JSON.stringify([body.creditId, body.amount, body.paymentDate ?? null, body.reference ?? null]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
 
 /**
  * Idempotent submission. The key is recorded with the body's hash (a different body is a

@@ -75,6 +75,11 @@ const schema = z.object({
   // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.
   RECALC_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  // Payment files (README: Payment files): the largest file taken, and how its batch walks it.
+  PAYMENT_FILE_MAX_LINES: z.coerce.number().int().min(1).max(1_000_000).default(1_000_000),
+  PAYMENT_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(2_000_000_000).default(256 * 1024 * 1024),
+  PAYMENT_FILE_CHUNK_LINES: z.coerce.number().int().min(1).max(50_000).default(2000),
+  PAYMENT_FILE_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
@@ -132,6 +137,7 @@ export interface Config {
     threads: number;
   };
   alertWebhookUrl?: string;
+  paymentFiles: { maxLines: number; maxBytes: number; chunkLines: number; parallelism: number };
   security: {
     /** Requests per window, per API key and per client address; 0 turns the limit off. */
     rateLimitPerWindow: number;
@@ -198,6 +204,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       threads: e.RECALC_THREADS ?? availableParallelism(),
     },
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    paymentFiles: { maxLines: e.PAYMENT_FILE_MAX_LINES, maxBytes: e.PAYMENT_FILE_MAX_BYTES, chunkLines: e.PAYMENT_FILE_CHUNK_LINES, parallelism: e.PAYMENT_FILE_PARALLELISM },
     security: {
       rateLimitPerWindow: e.RATE_LIMIT_PER_MINUTE,
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,

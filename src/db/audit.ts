@@ -31,3 +31,26 @@ export function auditStatement(e: AuditEntry): Statement {
 export async function appendAudit(m: EntityManager, e: AuditEntry): Promise<void> {
   await runAsOne(m, [auditStatement(e)]);
 }
+
+/**
+ * Many audit entries in one statement, linked into their chains in the order given (the trigger runs row by row
+ * in that order), each skipped when its dedupe key was written before.
+ */
+export async function appendAuditMany(m: Pick<EntityManager, 'query'>, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await m.query(
+    `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [
+      entries.map((e) => e.action),
+      entries.map((e) => e.creditId ?? null),
+      entries.map((e) => e.paymentId ?? null),
+      entries.map((e) => e.actor ?? null),
+      entries.map((e) => e.workflowId ?? null),
+      entries.map((e) => e.runId ?? null),
+      entries.map((e) => e.dedupeKey ?? null),
+      entries.map((e) => JSON.stringify(e.details ?? {})),
+    ],
+  );
+}

@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Schedule, ScheduleType, buildSchedule, formatMoney, validateTerms } from '../domain';
 import { CreditRow, InstallmentRow, scheduleOf } from './rows';
 import { appendAudit } from './audit';
+import { ConflictError } from '../errors';
 
 export interface CreateCreditInput {
   clientId: string;
@@ -12,6 +13,8 @@ export interface CreateCreditInput {
   periodDays?: number;
   startDate: string;
   scheduleType?: ScheduleType;
+  /** The lender's own loan number (unique). */
+  externalId?: string;
 }
 
 /** Creates a credit and stores its schedule, computed once by the domain module. */
@@ -22,8 +25,8 @@ export async function createCredit(ds: DataSource, input: CreateCreditInput, act
   await ds.transaction(async (m) => {
     await m.query(
       `INSERT INTO credits (id, client_id, principal, interest_rate, installments, period_days, start_date, schedule_type,
-                            status, total_interest, total_amount, installment_amount, balance, total_paid, created_by)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'ACTIVE',$9,$10,$11,$10,0,$12)`,
+                            status, total_interest, total_amount, installment_amount, balance, total_paid, created_by, external_id)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'ACTIVE',$9,$10,$11,$10,0,$12,$13)`,
       [
         id,
         input.clientId,
@@ -37,6 +40,7 @@ export async function createCredit(ds: DataSource, input: CreateCreditInput, act
         formatMoney(schedule.totalAmount),
         formatMoney(schedule.installmentAmount),
         actor,
+        input.externalId ?? null,
       ],
     );
     const rows = schedule.installments;
@@ -57,10 +61,21 @@ export async function createCredit(ds: DataSource, input: CreateCreditInput, act
       action: 'credit.created',
       creditId: id,
       actor,
-      details: { clientId: input.clientId, principal: formatMoney(terms.principal), interestRate: terms.interestRate.toFixed(), installments: terms.installments, scheduleType: terms.scheduleType, totalAmount: formatMoney(schedule.totalAmount) },
+      details: { clientId: input.clientId, externalId: input.externalId ?? null, principal: formatMoney(terms.principal), interestRate: terms.interestRate.toFixed(), installments: terms.installments, scheduleType: terms.scheduleType, totalAmount: formatMoney(schedule.totalAmount) },
     });
+  }).catch((err: { code?: string; constraint?: string }) => {
+    if (err.code === '23505' && err.constraint === 'credits_external_id_idx') {
+      throw new ConflictError('CREDIT_EXTERNAL_ID_TAKEN', `a credit with externalId ${input.externalId} exists`, 'externalId');
+    }
+    throw err;
   });
   return id;
+}
+
+/** The credit the lender knows by its own loan number. */
+export async function findCreditByExternalId(m: Pick<EntityManager, 'query'>, externalId: string): Promise<CreditRow | undefined> {
+  const rows: CreditRow[] = await m.query(`SELECT * FROM credits WHERE external_id = $1`, [externalId]);
+  return rows[0];
 }
 
 export async function findCredit(m: EntityManager | DataSource, id: string): Promise<CreditRow | undefined> {
@@ -81,4 +96,25 @@ export async function loadSchedule(m: Pick<EntityManager, 'query'>, credit: Cred
   if (scheduleCache.size >= SCHEDULE_CACHE_MAX_CREDITS) scheduleCache.delete(scheduleCache.keys().next().value!);
   scheduleCache.set(credit.id, schedule);
   return schedule;
+}
+
+/** The stored schedules of many credits in one query (cached as loadSchedule caches them). */
+export async function loadSchedules(m: Pick<EntityManager, 'query'>, credits: CreditRow[]): Promise<Map<string, Schedule>> {
+  const out = new Map<string, Schedule>();
+  const missing = credits.filter((c) => {
+    const cached = scheduleCache.get(c.id);
+    if (cached) out.set(c.id, cached);
+    return !cached;
+  });
+  if (missing.length === 0) return out;
+  const rows: InstallmentRow[] = await m.query(`SELECT * FROM credit_installments WHERE credit_id = ANY($1::uuid[]) ORDER BY credit_id, number`, [missing.map((c) => c.id)]);
+  const byCredit = new Map<string, InstallmentRow[]>();
+  for (const r of rows) (byCredit.get(r.credit_id) ?? byCredit.set(r.credit_id, []).get(r.credit_id)!).push(r);
+  for (const c of missing) {
+    const schedule = scheduleOf(c, byCredit.get(c.id) ?? []);
+    if (scheduleCache.size >= SCHEDULE_CACHE_MAX_CREDITS) scheduleCache.delete(scheduleCache.keys().next().value!);
+    scheduleCache.set(c.id, schedule);
+    out.set(c.id, schedule);
+  }
+  return out;
 }

@@ -9,8 +9,10 @@ import { AuditChain1732000000001 } from './migrations/1732000000001-AuditChain';
 import { ReportFigures1732000000002 } from './migrations/1732000000002-ReportFigures';
 import { Recalculation1732000000003 } from './migrations/1732000000003-Recalculation';
 import { VerificationMarks1732000000018 } from './migrations/1732000000018-VerificationMarks';
+import { CreditExternalId1732000016000 } from './migrations/1732000016000-CreditExternalId';
+import { PaymentBatches1732000016001 } from './migrations/1732000016001-PaymentBatches';
 
-export const migrations = [InitialSchema1732000000000, AuditChain1732000000001, ReportFigures1732000000002, Recalculation1732000000003, VerificationMarks1732000000018];
+export const migrations = [InitialSchema1732000000000, AuditChain1732000000001, ReportFigures1732000000002, Recalculation1732000000003, VerificationMarks1732000000018, CreditExternalId1732000016000, PaymentBatches1732000016001];
 
 /** Default PostgreSQL statement_timeout of every pooled connection (DATABASE_STATEMENT_TIMEOUT_MS). */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;

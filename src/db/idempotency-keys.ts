@@ -1,7 +1,26 @@
+import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { PaymentRequest } from '../workflows/types';
 
 /** The Idempotency-Key records: one key, one request (by its hash), one payment. */
+
+/** The payment id is derived from the idempotency key, so one key is one payment and one workflow. */
+export function paymentIdForKey(key: string): string {
+  return keyedUuid('payment', key);
+}
+
+/** A name-based UUID (version 5 layout, sha256) for a key in one of abono's key spaces. */
+export function keyedUuid(space: string, key: string): string {
+  const h = createHash('sha256').update(`abono:${space}:${key}`).digest('hex');
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A request's fingerprint: the same payment sent as a file line or to POST /v1/payments hashes the same. */
+export function requestHash(body: { creditId: string; amount: string; paymentDate?: string | null; reference?: string | null }): string {
+  const canonical = JSON.stringify([body.creditId, body.amount, body.paymentDate ?? null, body.reference ?? null]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
 
 export interface KeyRecord {
   key: string;
@@ -34,4 +53,43 @@ export async function forgetUnusedKey(ds: DataSource, key: string, paymentId: st
 export async function acceptedRequest(ds: DataSource, paymentId: string): Promise<{ request: PaymentRequest; created_at: Date } | undefined> {
   const rows: Array<{ request: PaymentRequest; created_at: Date }> = await ds.query(`SELECT request, created_at FROM idempotency_keys WHERE payment_id = $1`, [paymentId]);
   return rows[0];
+}
+
+export interface LineKey {
+  key: string;
+  requestHash: string;
+  request: PaymentRequest;
+}
+
+/**
+ * Records many keys at once (a payment file's chunk). Answers the keys that were already taken, with the hash and
+ * payment of their first request: those lines name that payment instead of making a second one.
+ */
+export async function recordKeys(m: Pick<DataSource, 'query'>, keys: LineKey[]): Promise<Map<string, { request_hash: string; payment_id: string }>> {
+  if (keys.length === 0) return new Map();
+  const inserted: Array<{ key: string }> = await m.query(
+    `INSERT INTO idempotency_keys (key, request_hash, payment_id, credit_id, request, actor)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::jsonb[], $6::text[])
+     ON CONFLICT DO NOTHING RETURNING key`,
+    [
+      keys.map((k) => k.key),
+      keys.map((k) => k.requestHash),
+      keys.map((k) => k.request.paymentId),
+      keys.map((k) => k.request.creditId),
+      keys.map((k) => JSON.stringify(k.request)),
+      keys.map((k) => k.request.actor),
+    ],
+  );
+  const fresh = new Set(inserted.map((r) => r.key));
+  return existingKeys(m, keys.map((k) => k.key).filter((k) => !fresh.has(k)));
+}
+
+/** The keys among these that are recorded, with their first request's hash and payment. */
+export async function existingKeys(m: Pick<DataSource, 'query'>, keys: string[]): Promise<Map<string, { request_hash: string; payment_id: string }>> {
+  if (keys.length === 0) return new Map();
+  const rows: Array<{ key: string; request_hash: string; payment_id: string }> = await m.query(
+    `SELECT key, request_hash, payment_id FROM idempotency_keys WHERE key = ANY($1::text[])`,
+    [keys],
+  );
+  return new Map(rows.map((r) => [r.key, r]));
 }

@@ -1,10 +1,10 @@
 import { EntityManager } from 'typeorm';
 import { CreditState, Decimal, LedgerPayment, PaymentAllocation, Schedule, applyPayment, assert, formatMoney, recompute, sumMoney } from '../domain';
-import { CreditRow, UPDATE_CREDIT_STATE, stateOf, stateParams } from './rows';
+import { CreditRow, UPDATE_CREDIT_STATE, UPDATE_CREDITS_STATE, stateOf, stateParams } from './rows';
 import { runAsOne, Statement } from './statement';
-import { AuditEntry, auditStatement } from './audit';
+import { AuditEntry, appendAuditMany, auditStatement } from './audit';
 import { loadSchedule } from './credits';
-import { markChanged } from './verification-marks';
+import { markChanged, markManyChanged } from './verification-marks';
 
 /**
  * The only code that writes a credit's state (balance, totals, status) and its payments' place in the ledger
@@ -146,4 +146,94 @@ export async function rebuildFromLedger(m: EntityManager, credit: CreditRow, loa
   }
   await runAsOne(m, stateStatements(credit.id, state, seq));
   return { before: stateOf(credit), after: state };
+}
+
+/** Locks many credits in id order, so chunks and single payments never wait on each other in a cycle. */
+export async function lockCredits(m: Pick<EntityManager, 'query'>, ids: string[], lock = true): Promise<CreditRow[]> {
+  return m.query(`SELECT * FROM credits WHERE id = ANY($1::uuid[]) ORDER BY id ${lock ? 'FOR UPDATE' : ''}`, [ids]);
+}
+
+/** One payment of a credit's run: appended (its place in the ledger), or refused by the domain with nothing changed. */
+export type RunResult = ({ ok: true } & Appended & { balanceBefore: Decimal }) | { ok: false; error: unknown };
+
+/**
+ * Appends a run of payments to one credit's ledger in memory, in the order given, each through the domain's
+ * applyPayment after `check` (which may throw the domain's refusal); a refused payment leaves the state as it
+ * was for the next. Nothing is written: `writeRuns` writes every credit's run of a chunk at once.
+ */
+export function appendRun(
+  schedule: Schedule,
+  credit: CreditRow,
+  payments: Array<{ id: string; amount: Decimal; paymentDate: string }>,
+  check: (p: { paymentDate: string }) => void,
+): { results: RunResult[]; state: CreditState; lastSeq: number } {
+  let state = stateOf(credit);
+  let seq = credit.last_ledger_seq;
+  const results = payments.map((p): RunResult => {
+    try {
+      check(p);
+      const r = applyPayment(schedule, state, p);
+      assertAllocated(p.id, p.amount, r.allocation);
+      assertBalanced(schedule, r.state);
+      const balanceBefore = state.balance;
+      state = r.state;
+      return { ok: true, state: r.state, allocation: r.allocation, seq: ++seq, balanceBefore };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  return { results, state, lastSeq: seq };
+}
+
+/**
+ * Writes the runs of a chunk: every appended payment's allocation rows and place in the ledger (APPLIED), every
+ * credit's new state, and the audit entries describing them, a few statements for the whole chunk. The caller
+ * holds the transaction and the credits' locks, and wrote the payment rows (PENDING) before.
+ */
+export async function writeRuns(
+  m: Pick<EntityManager, 'query'>,
+  credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>,
+  appended: Array<{ creditId: string; paymentId: string; seq: number; allocation: PaymentAllocation }>,
+  audit: AuditEntry[],
+): Promise<void> {
+  const lines = appended.flatMap((p) => p.allocation.lines.map((l) => ({ p, l })));
+  if (lines.length > 0) {
+    await m.query(
+      `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
+      [
+        lines.map((x) => x.p.paymentId),
+        lines.map((x) => x.p.creditId),
+        lines.map((x) => x.l.installmentNumber),
+        lines.map((x) => formatMoney(x.l.amount)),
+        lines.map((x) => formatMoney(x.l.principal)),
+        lines.map((x) => formatMoney(x.l.interest)),
+        lines.map((x) => formatMoney(x.l.remainingForInstallment)),
+      ],
+    );
+    const a = appended.map((p) => p.allocation);
+    await m.query(
+      `UPDATE payments p SET ledger_seq = u.seq, principal_portion = u.principal, interest_portion = u.interest, installment_number = u.inst,
+              remaining_for_installment = u.remaining, balance_after = u.balance_after, status = 'APPLIED', applied_at = coalesce(p.applied_at, now())
+         FROM unnest($1::uuid[], $2::int[], $3::numeric[], $4::numeric[], $5::int[], $6::numeric[], $7::numeric[])
+              AS u(id, seq, principal, interest, inst, remaining, balance_after)
+        WHERE p.id = u.id`,
+      [
+        appended.map((p) => p.paymentId),
+        appended.map((p) => p.seq),
+        a.map((x) => formatMoney(x.principal)),
+        a.map((x) => formatMoney(x.interest)),
+        a.map((x) => x.installmentNumber),
+        a.map((x) => formatMoney(x.remainingForInstallment)),
+        a.map((x) => formatMoney(x.balanceAfter)),
+      ],
+    );
+  }
+  if (credits.length > 0) {
+    const params = credits.map((c) => stateParams(c.state));
+    await m.query(UPDATE_CREDITS_STATE, [credits.map((c) => c.creditId), ...[0, 1, 2, 3, 4, 5].map((i) => params.map((p) => p[i])), credits.map((c) => c.lastSeq)]);
+    const mark = markManyChanged(credits.map((c) => c.creditId));
+    await m.query(mark.sql, mark.params);
+  }
+  await appendAuditMany(m, audit);
 }

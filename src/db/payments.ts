@@ -3,7 +3,7 @@ import { Decimal, DomainError, checkPayment, formatMoney, reversalRefusal, valid
 import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict, WorkflowRef } from '../workflows/types';
 import { appendAudit } from './audit';
 import { findCredit, loadSchedule } from './credits';
-import { appendToLedger, lockCredit, lockCreditWithPayment, rebuildFromLedger } from './ledger';
+import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, rebuildFromLedger } from './ledger';
 import { stateOf } from './rows';
 
 /**
@@ -87,6 +87,19 @@ export async function recordRejection(ds: DataSource, req: PaymentRequest, refus
   });
 }
 
+/** What the audit entry of an applied payment says, whichever way the payment came (alone or in a file). */
+export function appliedDetails(amount: string, r: Appended, balanceBefore: string): Record<string, unknown> {
+  return {
+    amount,
+    ledgerSeq: r.seq,
+    principal: formatMoney(r.allocation.principal),
+    interest: formatMoney(r.allocation.interest),
+    balanceBefore,
+    balanceAfter: formatMoney(r.state.balance),
+    statusAfter: r.state.status,
+  };
+}
+
 /**
  * One transaction: lock the credit, append the payment to its ledger (domain module), mark it APPLIED, audit.
  * A retry after a commit whose answer was lost finds the payment APPLIED and changes nothing.
@@ -105,15 +118,7 @@ export async function applyPayment(ds: DataSource, req: PaymentRequest, wf: Work
         actor: req.actor,
         ...wf,
         dedupeKey: `payment:${req.paymentId}:applied`,
-        details: {
-          amount: req.amount,
-          ledgerSeq: r.seq,
-          principal: formatMoney(r.allocation.principal),
-          interest: formatMoney(r.allocation.interest),
-          balanceBefore: credit.balance,
-          balanceAfter: formatMoney(r.state.balance),
-          statusAfter: r.state.status,
-        },
+        details: appliedDetails(req.amount, r, credit.balance),
       }));
     } catch (err) {
       const refusal = refusalOf(err);
@@ -189,4 +194,51 @@ export async function reversePayment(ds: DataSource, req: ReversalRequest, wf: W
     await appendAudit(m, { action: 'payment.reversed', creditId: credit.id, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:reversed`, details });
     return { verdict: { ok: true }, reversed: { creditId: credit.id, amount: payment.amount } };
   });
+}
+
+/** A payment file's line as a payment row: PENDING (its chunk applies it next) or REJECTED with its reason. */
+export interface BatchPaymentRow {
+  req: PaymentRequest;
+  refusal?: Refusal;
+}
+
+/**
+ * The payment rows of a file's chunk in one statement, inside the chunk's transaction (the ledger writer then
+ * applies the PENDING ones). A row that exists already (a retried chunk) is left as it is.
+ */
+export async function recordBatchPayments(m: Query, rows: BatchPaymentRow[], wf: WorkflowRef): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(f: (r: BatchPaymentRow) => T) => rows.map(f);
+  await m.query(
+    `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, workflow_id, actor, completed_at)
+     SELECT u.id, u.credit_id, u.key, u.amount, u.payment_date, u.reference, u.status, u.reason_code, u.reason, $11, u.actor,
+            CASE WHEN u.status = 'REJECTED' THEN now() END
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+            AS u(id, credit_id, key, amount, payment_date, reference, status, reason_code, reason, actor)
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      col((r) => r.req.paymentId),
+      col((r) => r.req.creditId),
+      col((r) => r.req.idempotencyKey),
+      col((r) => r.req.amount),
+      col((r) => r.req.paymentDate),
+      col((r) => r.req.reference),
+      col((r) => (r.refusal ? 'REJECTED' : 'PENDING')),
+      col((r) => r.refusal?.code ?? null),
+      col((r) => r.refusal?.detail ?? null),
+      col((r) => r.req.actor),
+      wf.workflowId,
+    ],
+  );
+}
+
+/** A file's reversal: these payments, those still APPLIED, marked REVERSED (the caller rebuilds their credits). */
+export async function markBatchReversed(m: Query, paymentIds: string[], actor: string | null, reason: string): Promise<Array<{ id: string; credit_id: string; amount: string }>> {
+  // An UPDATE answers [rows, count] through TypeORM.
+  const [rows] = await m.query(
+    `UPDATE payments SET status = 'REVERSED', ledger_seq = NULL, reversed_at = now(), reversed_by = $2, reversal_reason = $3
+      WHERE id = ANY($1::uuid[]) AND status = 'APPLIED' RETURNING id, credit_id, amount`,
+    [paymentIds, actor, reason],
+  );
+  return rows;
 }

@@ -12,6 +12,7 @@ import {
 export interface CreditRow {
   id: string;
   client_id: string;
+  external_id: string | null;
   principal: string;
   interest_rate: string;
   installments: number;
@@ -92,3 +93,15 @@ export const UPDATE_CREDIT_STATE = `
   UPDATE credits SET total_paid = $2, balance = $3, paid_installments = $4, payment_count = $5,
          last_payment_date = $6, status = $7, last_ledger_seq = $8, updated_at = now()
    WHERE id = $1`;
+
+/**
+ * UPDATE_CREDIT_STATE for many credits in one statement (a payment file's chunk): the same columns, from arrays
+ * in the order of `stateParams` with the credit id first and the last ledger sequence number last.
+ */
+export const UPDATE_CREDITS_STATE = `
+  UPDATE credits c SET total_paid = u.total_paid, balance = u.balance, paid_installments = u.paid_installments,
+         payment_count = u.payment_count, last_payment_date = u.last_payment_date, status = u.status,
+         last_ledger_seq = u.last_ledger_seq, updated_at = now()
+    FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::int[], $5::int[], $6::date[], $7::text[], $8::int[])
+         AS u(id, total_paid, balance, paid_installments, payment_count, last_payment_date, status, last_ledger_seq)
+   WHERE c.id = u.id`;

@@ -20,6 +20,16 @@ export function markChanged(creditId: string): Statement {
   };
 }
 
+/** The mark for many credits at once (a payment file's chunk), one new change sequence each. */
+export function markManyChanged(creditIds: string[]): Statement {
+  return {
+    sql: `INSERT INTO credit_changes (credit_id, change_seq)
+          SELECT id, nextval('credit_change_seq') FROM unnest($1::uuid[]) AS t(id)
+          ON CONFLICT (credit_id) DO UPDATE SET change_seq = excluded.change_seq, changed_at = now()`,
+    params: [creditIds],
+  };
+}
+
 /** Credits a check found consistent, with the change sequence it read (null: none was marked). */
 export interface Proven {
   creditIds: string[];

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { Decimal, figuresAsOf, formatMoney, installmentProgress } from '../domain';
-import { findCredit, loadSchedule } from '../db/credits';
+import { findCredit, findCreditByExternalId, loadSchedule } from '../db/credits';
 import { CreditRow, stateOf, termsOf } from '../db/rows';
 import { NotFoundError } from '../errors';
 
@@ -16,6 +16,7 @@ export function creditView(c: CreditRow) {
   return {
     id: c.id,
     clientId: c.client_id,
+    externalId: c.external_id,
     principal: c.principal,
     interestRate: new Decimal(c.interest_rate).toFixed(),
     installments: c.installments,
@@ -75,4 +76,10 @@ export async function getSchedule(ds: DataSource, id: string) {
       status,
     })),
   };
+}
+
+/** Credits by the lender's loan number (at most one: the column is unique). */
+export async function findCreditsByExternalId(ds: DataSource, externalId: string) {
+  const credit = await findCreditByExternalId(ds, externalId);
+  return credit ? [creditView(credit)] : [];
 }

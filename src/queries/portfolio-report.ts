@@ -45,7 +45,7 @@ function portfolioWhere(q: PortfolioFilters): { where: string[]; params: unknown
 }
 
 const PORTFOLIO_COLUMNS = `
-  c.id, c.client_id, c.status, c.schedule_type, c.principal, trim_scale(c.interest_rate)::text AS interest_rate,
+  c.id, c.client_id, c.external_id, c.status, c.schedule_type, c.principal, trim_scale(c.interest_rate)::text AS interest_rate,
   c.installments, c.period_days, c.start_date, c.total_amount, c.installment_amount, c.total_paid, c.balance,
   c.paid_installments, c.payment_count, c.last_payment_date,
   f.expected_installments, f.pending_installments, f.overdue_installments, f.overdue_amount,
@@ -82,6 +82,7 @@ function portfolioTotalsSql(q: PortfolioFilters): { sql: string; params: unknown
 interface PortfolioDbRow {
   id: string;
   client_id: string;
+  external_id: string | null;
   status: string;
   schedule_type: string;
   principal: string;
@@ -110,6 +111,7 @@ export function portfolioRow(r: PortfolioDbRow) {
   return {
     id: r.id,
     clientId: r.client_id,
+    externalId: r.external_id,
     status: r.status,
     scheduleType: r.schedule_type,
     principal: r.principal,
@@ -135,7 +137,7 @@ export function portfolioRow(r: PortfolioDbRow) {
 }
 export type PortfolioRow = ReturnType<typeof portfolioRow>;
 export const PORTFOLIO_CSV_COLUMNS: ReadonlyArray<keyof PortfolioRow> = [
-  'id', 'clientId', 'status', 'scheduleType', 'principal', 'interestRate', 'installments', 'periodDays', 'startDate',
+  'id', 'clientId', 'externalId', 'status', 'scheduleType', 'principal', 'interestRate', 'installments', 'periodDays', 'startDate',
   'totalAmount', 'installmentAmount', 'totalPaid', 'balance', 'paidInstallments', 'paymentCount', 'lastPaymentDate',
   'expectedInstallments', 'pendingInstallments', 'overdueInstallments', 'overdueAmount', 'nextDueDate', 'nextDueAmount',
   'arrearsBucket',

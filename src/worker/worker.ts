@@ -4,6 +4,7 @@ import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkf
 import type { Logger } from '../logger';
 import { ActivityDeps, createPaymentActivities } from '../activities/payment-activities';
 import { createRecalculationActivities } from '../activities/recalculation-activities';
+import { createPaymentBatchActivities } from '../activities/payment-batch-activities';
 import { instrumentActivities } from '../observability/activities';
 import { freePort, setSdkMetricsUrl } from '../observability/metrics';
 
@@ -73,7 +74,7 @@ export interface WorkerOptions extends ActivityDeps {
   namespace: string;
   /** Payments and reversals. */
   taskQueue: string;
-  /** Batch work: recalculations. */
+  /** Batch work: recalculations and payment files. */
   batchTaskQueue: string;
   /** Tests only: wraps the activities before they are registered (fault injection). */
   wrapActivities?: <T extends ActivityMap>(activities: T) => T;
@@ -101,6 +102,6 @@ async function createWorker(opts: WorkerOptions, taskQueue: string, activities: 
 export async function createWorkers(opts: WorkerOptions): Promise<Workers> {
   return {
     payments: await createWorker(opts, opts.taskQueue, createPaymentActivities(opts)),
-    batches: await createWorker(opts, opts.batchTaskQueue, createRecalculationActivities(opts)),
+    batches: await createWorker(opts, opts.batchTaskQueue, { ...createRecalculationActivities(opts), ...createPaymentBatchActivities(opts) }),
   };
 }

@@ -86,3 +86,35 @@ export interface ReviewDecision {
   approve: boolean;
   decidedBy: string;
 }
+
+export type PaymentBatchMode = 'APPLY' | 'DRY_RUN';
+
+export interface PaymentBatchInput {
+  batchId: string;
+  mode: PaymentBatchMode;
+  /** Lines per chunk (about: a credit's lines stay in one chunk). */
+  chunkLines: number;
+  /** Chunks applied at once (they lock disjoint credits). */
+  parallelism: number;
+  actor: string | null;
+  /** A reversal: the file whose applied payments this batch reverses, and why. */
+  reverses?: { batchId: string; reason: string };
+  carried?: PaymentBatchProgress;
+}
+
+export interface PaymentBatchProgress {
+  batchId: string;
+  mode: PaymentBatchMode;
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  linesRead: number;
+  applied: number;
+  rejected: number;
+  duplicate: number;
+  amountApplied: string;
+  chunks: number;
+  position: string;
+  startedAtMs: number;
+  linesPerSecond: number;
+}
+
+export const paymentBatchWorkflowId = (batchId: string) => `payment-batch-${batchId}`;

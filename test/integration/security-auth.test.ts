@@ -94,7 +94,9 @@ describe('authentication and roles on every route', () => {
       ? [creditId, randomUUID()]
       : r.path.startsWith('/v1/payments/')
         ? [paymentId, randomUUID()]
-        : r.path.startsWith('/v1/recalculations/')
+        : r.path.startsWith('/v1/payment-batches/')
+          ? [randomUUID()]
+          : r.path.startsWith('/v1/recalculations/')
           ? ['recalculation-does-not-exist', 'recalculation-x']
           : [''];
     const body =

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { todayIn } from '../../domain';
 import { createCredit } from '../../db/credits';
-import { getCreditAsOf, getSchedule } from '../../queries/credit-views';
+import { findCreditsByExternalId, getCreditAsOf, getSchedule } from '../../queries/credit-views';
 import { listCreditPayments } from '../../queries/payment-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
-import { AsOfQuery, CreateCreditBody, uuid } from '../schemas';
+import { AsOfQuery, CreateCreditBody, CreditsQuery, uuid } from '../schemas';
 
 export function creditRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -15,6 +15,12 @@ export function creditRoutes(ctx: ApiContext): Router {
     const body = CreateCreditBody.parse(req.body);
     const id = await createCredit(ds, body, actorOf(req));
     res.status(201).location(`/v1/credits/${id}`).json(await getCreditAsOf(ds, id, todayIn(ctx.timeZone)));
+  });
+
+  // The lender's loan number to the credit: a list of at most one, so "none" is an empty answer, not an error.
+  r.get('/v1/credits', requireRole(ds, 'viewer'), async (req, res) => {
+    const { externalId } = CreditsQuery.parse(req.query);
+    res.json({ credits: await findCreditsByExternalId(ds, externalId) });
   });
 
   r.get('/v1/credits/:id', requireRole(ds, 'viewer'), async (req, res) => {

@@ -1,0 +1,157 @@
+// npm run bench:batches -- --lines 100000 --credits 10000 [--plain-lines 10000]
+//
+// A payment file end to end: a generated file (some credits with many lines, about 2% refused by rule) uploaded
+// over HTTP to a stack whose worker runs in its own process, waited for, then every credit checked against its
+// recomputation and the audit chains verified. In the same run and on the same kind of data: the plain path (one
+// payment per transaction, the single payment's own database steps) and a floor, PostgreSQL loading the rows the
+// file produced (payments, allocations, audit entries, credit updates) by COPY with nothing computed.
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createPaymentActivities } from '../src/activities/payment-activities';
+import { createCredit } from '../src/db/credits';
+import { verifyAuditChain } from '../src/db/audit-chain';
+import { findInconsistentCredits } from '../test/support/consistency';
+import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
+
+const { values } = parseArgs({ options: { lines: { type: 'string', default: '100000' }, credits: { type: 'string', default: '10000' }, 'plain-lines': { type: 'string', default: '10000' } } });
+const LINES = Number(values.lines);
+const CREDITS = Number(values.credits);
+const PLAIN_LINES = Number(values['plain-lines']);
+
+async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = next++; i < n; i = next++) await job(i); }));
+}
+
+async function makeCredits(ds: DataSource, k: number): Promise<string[]> {
+  const ids: string[] = new Array(k);
+  await pool(k, 8, async (i) => {
+    ids[i] = await createCredit(ds, { clientId: `bench-${i}`, principal: '5000.00', interestRate: '0.01', installments: 24, startDate: '2026-01-01' }, 'bench');
+  });
+  return ids;
+}
+
+/** Line i: half the lines on a tenth of the credits; every 50th line far over any balance (refused). */
+function line(i: number, credits: string[]) {
+  const hot = Math.max(1, Math.floor(credits.length / 10));
+  const creditId = i % 2 === 0 ? credits[(i >> 1) % hot] : credits[(i * 7919) % credits.length];
+  const amount = i % 50 === 7 ? '99999.00' : `${(i % 9) + 1}.${String((i * 37) % 100).padStart(2, '0')}`;
+  return { creditId, amount, paymentDate: '2026-02-01', reference: `bench-${i}` };
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** The floor: the rows the file produced, copied out and loaded back by COPY into bare copies of their tables. */
+async function copyFloor(databaseUrl: string, workflowId: string): Promise<{ seconds: number; rows: number }> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  const tables: Array<[string, string]> = [
+    ['payments', `SELECT * FROM payments WHERE workflow_id = '${workflowId}'`],
+    ['payment_allocations', `SELECT a.* FROM payment_allocations a JOIN payments p ON p.id = a.payment_id WHERE p.workflow_id = '${workflowId}'`],
+    ['audit_log', `SELECT * FROM audit_log WHERE workflow_id = '${workflowId}'`],
+  ];
+  const dumps: Array<[string, Buffer]> = [];
+  for (const [t, sql] of tables) {
+    await c.query(`CREATE TABLE floor_${t} (LIKE ${t} INCLUDING DEFAULTS INCLUDING INDEXES)`);
+    const chunks: Buffer[] = [];
+    await pipeline(c.query(copyTo(`COPY (${sql}) TO STDOUT`)), async function* (src: AsyncIterable<Buffer>) { for await (const b of src) chunks.push(b); });
+    dumps.push([t, Buffer.concat(chunks)]);
+  }
+  await c.query(`CREATE TABLE floor_credits AS SELECT * FROM credits; ALTER TABLE floor_credits ADD PRIMARY KEY (id)`);
+  const ids: string[] = (await c.query(`SELECT id FROM credits`)).rows.map((r) => r.id);
+  const t0 = performance.now();
+  await c.query('BEGIN');
+  for (const [t, data] of dumps) await pipeline(Readable.from([data]), c.query(copyFrom(`COPY floor_${t} FROM STDIN`)));
+  await c.query(`UPDATE floor_credits f SET total_paid = f.total_paid + 1, balance = f.balance - 1, payment_count = f.payment_count + 1 FROM unnest($1::uuid[]) u(id) WHERE f.id = u.id`, [ids]);
+  await c.query('COMMIT');
+  const seconds = (performance.now() - t0) / 1000;
+  const rows = (await c.query(`SELECT (SELECT count(*) FROM floor_payments)::int AS n`)).rows[0].n;
+  await c.end();
+  return { seconds, rows };
+}
+
+async function main() {
+  const taskQueue = `bench-${randomUUID()}`;
+  const stack = await startBenchStack('abono_bench_batches', { RUN_WORKER: 'false', TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_PER_MINUTE: '0' });
+  const ds = stack.abono.ds;
+  const worker = await spawnAbonoProcess('src/worker/main.ts', { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false' }, '"worker running"');
+  try {
+    const c0 = performance.now();
+    const credits = await makeCredits(ds, CREDITS);
+    const creditsSeconds = (performance.now() - c0) / 1000;
+    const rows = Array.from({ length: LINES }, (_, i) => line(i, credits));
+    const file = ['creditId,amount,paymentDate,reference', ...rows.map((r) => `${r.creditId},${r.amount},${r.paymentDate},${r.reference}`)].join('\n') + '\n';
+
+    const t0 = performance.now();
+    const res = await fetch(`${stack.url}/v1/payment-batches`, { method: 'POST', headers: { authorization: `Bearer ${stack.keys.operator}`, 'content-type': 'text/csv', 'idempotency-key': randomUUID() }, body: file });
+    const accepted = (await res.json()) as { id: string };
+    if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${JSON.stringify(accepted)}`);
+    const tUpload = performance.now();
+    let batch: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (;;) {
+      batch = await (await fetch(`${stack.url}/v1/payment-batches/${accepted.id}`, { headers: { authorization: `Bearer ${stack.keys.operator}` } })).json();
+      if (batch.status !== 'RUNNING' && batch.status !== 'RECEIVED') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const tDone = performance.now();
+    const workerPeakRssMb = peakRssMb(worker.pid!);
+    const consistency = await findInconsistentCredits(ds);
+    const chains = await verifyAuditChain(ds);
+    const endToEndSeconds = (tDone - t0) / 1000;
+
+    // The plain path: one payment per transaction through the single payment's own steps, on fresh credits.
+    const plainCredits = await makeCredits(ds, Math.max(1, Math.round((CREDITS * PLAIN_LINES) / LINES)));
+    const steps = createPaymentActivities({ ds, timeZone: 'UTC' });
+    const p0 = performance.now();
+    await pool(PLAIN_LINES, 8, async (i) => {
+      const l = line(i, plainCredits);
+      const req = { paymentId: randomUUID(), creditId: l.creditId, amount: l.amount, paymentDate: l.paymentDate, reference: l.reference, idempotencyKey: randomUUID(), actor: 'bench' };
+      const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
+      const verdict = await steps.validatePayment(req);
+      if (!verdict.ok) return;
+      await steps.persistPayment(req, wf);
+      await steps.applyPayment(req, wf);
+    });
+    const plainRate = PLAIN_LINES / ((performance.now() - p0) / 1000);
+    const floor = await copyFloor(stack.databaseUrl, batch.workflowId);
+    const fileRate = LINES / endToEndSeconds;
+    const floorRate = LINES / floor.seconds;
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'batches',
+          lines: LINES,
+          credits: CREDITS,
+          status: batch.status,
+          counts: batch.counts,
+          linesPerSecond: Math.round(fileRate),
+          appliedPerSecond: Math.round(batch.counts.APPLIED / endToEndSeconds),
+          phasesSeconds: { createCredits: round(creditsSeconds), uploadAndCopy: round((tUpload - t0) / 1000), apply: round((tDone - tUpload) / 1000), endToEnd: round(endToEndSeconds) },
+          workerPeakRssMb,
+          consistency: { scanned: consistency.scanned, inconsistent: consistency.inconsistent.length, auditChainsOk: chains.ok ?? chains },
+          plain: { lines: PLAIN_LINES, paymentsPerSecond: Math.round(plainRate) },
+          copyFloor: { rows: floor.rows, seconds: round(floor.seconds), linesPerSecond: Math.round(floorRate) },
+          ratios: { fileToPlain: round(fileRate / plainRate), fileToCopyFloor: round(fileRate / floorRate) },
+          targets: { linesPerSecond: 5000, fileToPlain: 7, fileToCopyFloor: 0.3, workerPeakRssMbAt1M: 400 },
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await stopProcess(worker);
+    await stack.stop();
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+runBenchmark(main);

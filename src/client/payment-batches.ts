@@ -1,0 +1,92 @@
+import type { Readable } from 'node:stream';
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import { OperationKind, OperationStatus } from '../temporal/search-attributes';
+import { paymentBatchWorkflow } from '../workflows';
+import { PaymentBatchInput, PaymentBatchMode, paymentBatchWorkflowId } from '../workflows/types';
+import { BatchRow, findBatch, findBatchByKey, hashStream, recordBatchFile, recordReversalBatch } from '../db/payment-batches';
+import type { PaymentFileFormat } from '../files/payment-file';
+import { ConflictError, NotFoundError } from '../errors';
+import { keyedUuid } from '../db/idempotency-keys';
+import { rethrowUnavailable, TemporalUi } from './temporal';
+
+export interface PaymentBatchDeps extends TemporalUi {
+  ds: DataSource;
+  client: Client;
+  /** The batch task queue: a file's chunks never hold up a single payment. */
+  taskQueue: string;
+  maxLines: number;
+  maxBytes: number;
+  chunkLines: number;
+  parallelism: number;
+}
+
+/** One file key, one batch: its id is derived from the key. */
+export function batchIdForKey(key: string): string {
+  return keyedUuid('payment-batch', key);
+}
+
+/** Starts (or finds started) the batch's workflow; a batch whose workflow finished is left as it is. */
+export async function startBatch(deps: PaymentBatchDeps, batch: BatchRow): Promise<void> {
+  const input: PaymentBatchInput = {
+    batchId: batch.id,
+    mode: batch.mode,
+    chunkLines: deps.chunkLines,
+    parallelism: deps.parallelism,
+    actor: batch.actor,
+    reverses: batch.reverses ? { batchId: batch.reverses, reason: batch.reason ?? '' } : undefined,
+  };
+  try {
+    await deps.client.workflow.start(paymentBatchWorkflow, {
+      workflowId: batch.workflow_id,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: OperationKind, value: batch.reverses ? 'payment-batch-reversal' : 'payment-batch' },
+        { key: OperationStatus, value: 'RUNNING' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    rethrowUnavailable(err, 'the workflow service is unreachable; resend the file with the same Idempotency-Key');
+  }
+}
+
+/**
+ * Records a file (all its lines, or nothing when one is malformed) and starts its batch. The same key again:
+ * the same file answers the batch it made (restarting it if its start was lost), another file is a 409.
+ */
+export async function submitPaymentFile(
+  deps: PaymentBatchDeps,
+  f: { key: string; format: PaymentFileFormat; mode: PaymentBatchMode; body: Readable; actor: string | null },
+): Promise<{ batch: BatchRow; replayed: boolean }> {
+  const existing = await findBatchByKey(deps.ds, f.key);
+  if (existing) {
+    if ((await hashStream(f.body)) !== existing.file_hash || existing.mode !== f.mode) {
+      throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different file', 'Idempotency-Key');
+    }
+    if (existing.status === 'RECEIVED') await startBatch(deps, existing);
+    return { batch: existing, replayed: true };
+  }
+  const id = batchIdForKey(f.key);
+  await recordBatchFile(deps.ds, { id, key: f.key, format: f.format, mode: f.mode, workflowId: paymentBatchWorkflowId(id), actor: f.actor, maxLines: deps.maxLines }, f.body);
+  const batch = (await findBatch(deps.ds, id))!;
+  await startBatch(deps, batch);
+  return { batch, replayed: false };
+}
+
+/** Reverses every payment a file applied, as a batch of its own (one per file: asking again answers it). */
+export async function reverseBatch(deps: PaymentBatchDeps, fileId: string, reason: string, actor: string | null): Promise<BatchRow> {
+  const file = await findBatch(deps.ds, fileId);
+  if (!file) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${fileId} does not exist`);
+  if (file.reverses || file.mode !== 'APPLY' || !['COMPLETED', 'CANCELLED'].includes(file.status)) {
+    throw new ConflictError('BATCH_NOT_APPLIED', `only a finished file applied in APPLY mode can be reversed; this one is ${file.format} ${file.mode} ${file.status}`);
+  }
+  const id = batchIdForKey(`reversal:${fileId}`);
+  await recordReversalBatch(deps.ds, { id, fileId, reason, workflowId: paymentBatchWorkflowId(id), actor });
+  const reversal = (await findBatch(deps.ds, id))!;
+  if (reversal.status === 'RECEIVED') await startBatch(deps, reversal);
+  return reversal;
+}

@@ -1,0 +1,206 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { Decimal, formatMoney, sumMoney, validatePaymentDate } from '../domain';
+import type { PaymentRequest, Refusal, WorkflowRef } from '../workflows/types';
+import type { AuditEntry } from './audit';
+import { loadSchedules } from './credits';
+import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
+import { appendRun, lockCredits, RunResult, writeRuns } from './ledger';
+import { appliedDetails, recordBatchPayments, refusalOf } from './payments';
+import type { CreditRow } from './rows';
+
+/**
+ * One chunk of a payment file: the lines of the credits in (lo, hi], applied in one transaction. The credits are
+ * locked in id order, each credit's lines go through the domain's applyPayment in file order, and the payments,
+ * allocations, credit states, audit entries and line outcomes are written together. The chunk's row is written in
+ * the same transaction, so a retried chunk finds it and changes nothing twice.
+ */
+
+export interface ChunkInput {
+  batchId: string;
+  lo: string;
+  hi: string;
+  mode: 'APPLY' | 'DRY_RUN';
+  today: string;
+  actor: string | null;
+  wf: WorkflowRef;
+}
+
+export interface ChunkTotals {
+  applied: number;
+  rejected: number;
+  duplicate: number;
+  amountApplied: string;
+}
+
+interface LineRow {
+  line_number: number;
+  credit_id: string;
+  amount: string;
+  payment_date: string | null;
+  reference: string | null;
+  line_key: string;
+}
+
+type Outcome = { line: number; status: 'APPLIED' | 'WOULD_APPLY' | 'REJECTED' | 'DUPLICATE'; paymentId: string | null; refusal?: Refusal };
+
+const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/** The upper bounds of the next `count` chunks of about `lines` lines each, after credit `after`. */
+export async function planBatchChunks(ds: DataSource, batchId: string, after: string, lines: number, count: number): Promise<string[]> {
+  const bounds: string[] = [];
+  let lo = after;
+  while (bounds.length < count) {
+    const next: Array<{ credit_id: string }> = await ds.query(
+      `SELECT credit_id FROM payment_batch_lines WHERE batch_id = $1 AND status = 'PENDING' AND credit_id > $2
+        ORDER BY credit_id, line_number OFFSET $3 LIMIT 1`,
+      [batchId, lo, lines - 1],
+    );
+    if (next[0]) {
+      bounds.push((lo = next[0].credit_id));
+      continue;
+    }
+    const any: unknown[] = await ds.query(`SELECT 1 FROM payment_batch_lines WHERE batch_id = $1 AND status = 'PENDING' AND credit_id > $2 LIMIT 1`, [batchId, lo]);
+    if (any.length > 0) bounds.push(LAST_ID);
+    break;
+  }
+  return bounds;
+}
+
+function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
+  return {
+    paymentId: paymentIdForKey(l.line_key),
+    creditId: l.credit_id,
+    amount: l.amount,
+    paymentDate: l.payment_date ?? input.today,
+    reference: l.reference,
+    idempotencyKey: l.line_key,
+    actor: input.actor,
+  };
+}
+
+/** Each line's key: recorded now (first use), or the first request's answer (a duplicate, or a reused key). */
+async function keysOf(m: EntityManager, lines: LineRow[], input: ChunkInput): Promise<{ taken: Map<string, { request_hash: string; payment_id: string }>; mine: Set<string> }> {
+  const first = new Map<string, LineKey>();
+  for (const l of lines) {
+    if (first.has(l.line_key)) continue;
+    const request = requestOf(l, input);
+    first.set(l.line_key, { key: l.line_key, requestHash: requestHash({ ...request, paymentDate: l.payment_date }), request });
+  }
+  const keys = [...first.values()];
+  const taken = input.mode === 'APPLY' ? await recordKeys(m, keys) : await existingKeys(m, keys.map((k) => k.key));
+  return { taken, mine: new Set(keys.map((k) => k.key).filter((k) => !taken.has(k))) };
+}
+
+function refusalFrom(err: unknown): Refusal {
+  const refusal = refusalOf(err);
+  if (!refusal) throw err;
+  return refusal;
+}
+
+/** Applies a chunk (see the module comment). Answers its totals, the stored ones when it ran before. */
+export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promise<ChunkTotals> {
+  return ds.transaction(async (m) => {
+    const done: Array<{ applied: number; rejected: number; duplicate: number; amount_applied: string }> = await m.query(
+      `SELECT applied, rejected, duplicate, amount_applied FROM payment_batch_chunks WHERE batch_id = $1 AND lo = $2`,
+      [input.batchId, input.lo],
+    );
+    if (done[0]) return { applied: done[0].applied, rejected: done[0].rejected, duplicate: done[0].duplicate, amountApplied: done[0].amount_applied };
+    const lines: LineRow[] = await m.query(
+      `SELECT line_number, credit_id, amount, payment_date, reference, line_key FROM payment_batch_lines
+        WHERE batch_id = $1 AND credit_id > $2 AND credit_id <= $3 AND status = 'PENDING' ORDER BY credit_id, line_number`,
+      [input.batchId, input.lo, input.hi],
+    );
+    const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
+    const keys = await keysOf(m, lines, input);
+    const outcomes = await applyLines(m, lines, credits, keys, input);
+    return recordOutcomes(m, input, outcomes, lines);
+  });
+}
+
+async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow[], keys: Awaited<ReturnType<typeof keysOf>>, input: ChunkInput): Promise<Outcome[]> {
+  const schedules = await loadSchedules(m, credits);
+  const byId = new Map(credits.map((c) => [c.id, c]));
+  const outcomes: Outcome[] = [];
+  const payments: Parameters<typeof recordBatchPayments>[1] = [];
+  const runs: Parameters<typeof writeRuns>[1] = [];
+  const appended: Parameters<typeof writeRuns>[2] = [];
+  const audit: AuditEntry[] = [];
+  const base = { actor: input.actor, workflowId: input.wf.workflowId, runId: input.wf.runId };
+  for (let i = 0; i < lines.length; ) {
+    const credit = byId.get(lines[i].credit_id)!;
+    let j = i;
+    while (j < lines.length && lines[j].credit_id === lines[i].credit_id) j++;
+    const own: LineRow[] = [];
+    for (const l of lines.slice(i, j)) {
+      const first = keys.taken.get(l.line_key);
+      if (first || !keys.mine.has(l.line_key)) {
+        const same = first ? first.request_hash === requestHash({ creditId: l.credit_id, amount: l.amount, paymentDate: l.payment_date, reference: l.reference }) : true;
+        const paymentId = first?.payment_id ?? paymentIdForKey(l.line_key);
+        outcomes.push(same ? { line: l.line_number, status: 'DUPLICATE', paymentId } : { line: l.line_number, status: 'REJECTED', paymentId: null, refusal: { code: 'IDEMPOTENCY_KEY_REUSED', detail: `line key ${l.line_key} was used with a different payment` } });
+      } else {
+        keys.mine.delete(l.line_key); // a later line with the same key is a duplicate of this one
+        own.push(l);
+      }
+    }
+    i = j;
+    if (own.length === 0) continue;
+    const reqs = own.map((l) => requestOf(l, input));
+    const run = appendRun(schedules.get(credit.id)!, credit, reqs.map((r) => ({ id: r.paymentId, amount: new Decimal(r.amount), paymentDate: r.paymentDate })), (p) =>
+      validatePaymentDate(p.paymentDate, credit.start_date, input.today),
+    );
+    run.results.forEach((r: RunResult, k) => {
+      const req = reqs[k];
+      const line = own[k].line_number;
+      if (!r.ok) {
+        const refusal = refusalFrom(r.error);
+        outcomes.push({ line, status: 'REJECTED', paymentId: req.paymentId, refusal });
+        payments.push({ req, refusal });
+        audit.push({ ...base, action: 'payment.rejected', creditId: credit.id, paymentId: req.paymentId, dedupeKey: `payment:${req.paymentId}:rejected`, details: { amount: req.amount, paymentDate: req.paymentDate, ...refusal, batchId: input.batchId, line } });
+        return;
+      }
+      outcomes.push({ line, status: input.mode === 'APPLY' ? 'APPLIED' : 'WOULD_APPLY', paymentId: req.paymentId });
+      payments.push({ req });
+      appended.push({ creditId: credit.id, paymentId: req.paymentId, seq: r.seq, allocation: r.allocation });
+      audit.push({
+        ...base,
+        action: 'payment.applied',
+        creditId: credit.id,
+        paymentId: req.paymentId,
+        dedupeKey: `payment:${req.paymentId}:applied`,
+        details: { ...appliedDetails(req.amount, r, formatMoney(r.balanceBefore)), batchId: input.batchId, line },
+      });
+    });
+    if (run.lastSeq > credit.last_ledger_seq) runs.push({ creditId: credit.id, state: run.state, lastSeq: run.lastSeq });
+  }
+  if (input.mode === 'APPLY') {
+    await recordBatchPayments(m, payments, input.wf);
+    await writeRuns(m, runs, appended, audit);
+  }
+  return outcomes;
+}
+
+async function recordOutcomes(m: EntityManager, input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): Promise<ChunkTotals> {
+  await m.query(
+    `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
+       FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
+      WHERE l.batch_id = $1 AND l.line_number = u.line`,
+    [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
+  );
+  const amountOf = new Map(lines.map((l) => [l.line_number, l.amount]));
+  const applied = outcomes.filter((o) => o.status === 'APPLIED' || o.status === 'WOULD_APPLY');
+  const totals: ChunkTotals = {
+    applied: applied.length,
+    rejected: outcomes.filter((o) => o.status === 'REJECTED').length,
+    duplicate: outcomes.filter((o) => o.status === 'DUPLICATE').length,
+    amountApplied: formatMoney(sumMoney(applied.map((o) => new Decimal(amountOf.get(o.line)!)))),
+  };
+  await m.query(`INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`, [
+    input.batchId,
+    input.lo,
+    totals.applied,
+    totals.rejected,
+    totals.duplicate,
+    totals.amountApplied,
+  ]);
+  return totals;
+}

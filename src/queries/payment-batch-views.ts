@@ -1,0 +1,84 @@
+import type { Writable } from 'node:stream';
+import type { DataSource } from 'typeorm';
+import { findBatch } from '../db/payment-batches';
+import { streamCsv } from '../db/csv-stream';
+import { NotFoundError } from '../errors';
+import { TemporalUi, workflowUrl } from '../client/temporal';
+
+/** A payment file as the lender reads it: status, counts and amounts by outcome, durations, its lines. Read-only. */
+
+export const LINE_STATUSES = ['PENDING', 'APPLIED', 'REJECTED', 'DUPLICATE', 'WOULD_APPLY', 'REVERSED'] as const;
+export type LineStatus = (typeof LINE_STATUSES)[number];
+
+export async function getBatch(ds: DataSource, ui: TemporalUi, id: string) {
+  const b = await findBatch(ds, id);
+  if (!b) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
+  const rows: Array<{ status: LineStatus; lines: number; amount: string }> = await ds.query(
+    `SELECT status, count(*)::int AS lines, sum(amount)::text AS amount FROM payment_batch_lines WHERE batch_id = $1 GROUP BY status`,
+    [id],
+  );
+  const counts = Object.fromEntries(LINE_STATUSES.map((s) => [s, 0])) as Record<LineStatus, number>;
+  const amounts = Object.fromEntries(LINE_STATUSES.map((s) => [s, '0.00'])) as Record<LineStatus, string>;
+  for (const r of rows) {
+    counts[r.status] = r.lines;
+    amounts[r.status] = r.amount;
+  }
+  const ms = (a: Date | null, z: Date | null) => (a && z ? z.getTime() - a.getTime() : null);
+  return {
+    id: b.id,
+    kind: b.reverses ? 'REVERSAL' : 'FILE',
+    format: b.format,
+    mode: b.mode,
+    status: b.status,
+    reverses: b.reverses,
+    reason: b.reason,
+    lineCount: b.line_count,
+    counts,
+    amounts,
+    createdAt: b.created_at.toISOString(),
+    startedAt: b.started_at?.toISOString() ?? null,
+    finishedAt: b.finished_at?.toISOString() ?? null,
+    durationsMs: { queued: ms(b.created_at, b.started_at), running: ms(b.started_at, b.finished_at), total: ms(b.created_at, b.finished_at) },
+    actor: b.actor,
+    workflowId: b.workflow_id,
+    temporalUiUrl: workflowUrl(ui, b.workflow_id),
+  };
+}
+
+const LINE_SQL = `SELECT line_number, credit_id, credit_external_id, amount, payment_date, reference, line_key, status, reason_code, reason, payment_id
+                    FROM payment_batch_lines WHERE batch_id = $1`;
+
+function lineView(r: Record<string, unknown>) {
+  return {
+    lineNumber: r.line_number,
+    creditId: r.credit_id,
+    creditExternalId: r.credit_external_id,
+    amount: r.amount,
+    paymentDate: r.payment_date,
+    reference: r.reference,
+    lineKey: r.line_key,
+    status: r.status,
+    code: r.reason_code,
+    reason: r.reason,
+    paymentId: r.payment_id,
+  };
+}
+export const LINE_CSV_COLUMNS = ['lineNumber', 'creditId', 'creditExternalId', 'amount', 'paymentDate', 'reference', 'lineKey', 'status', 'code', 'reason', 'paymentId'];
+
+/** A page of a file's lines in file order, optionally of one outcome; `next` is the cursor of the next page. */
+export async function listLines(ds: DataSource, id: string, q: { status?: LineStatus; after?: number; limit: number }) {
+  if (!(await findBatch(ds, id))) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
+  const params: unknown[] = [id, q.after ?? 0, q.limit];
+  const status = q.status ? `AND status = $${params.push(q.status)}` : '';
+  const rows: Array<Record<string, unknown>> = await ds.query(`${LINE_SQL} AND line_number > $2 ${status} ORDER BY line_number LIMIT $3`, params);
+  const lines = rows.map(lineView);
+  return { lines, next: lines.length === q.limit ? (lines[lines.length - 1].lineNumber as number) : null };
+}
+
+/** Every line (of one outcome) as CSV, streamed: what the lender hands back to the bank. */
+export async function streamLinesCsv(ds: DataSource, id: string, status: LineStatus | undefined, out: Writable): Promise<void> {
+  if (!(await findBatch(ds, id))) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
+  const params: unknown[] = [id];
+  const filter = status ? `AND status = $${params.push(status)}` : '';
+  await streamCsv(ds, `${LINE_SQL} ${filter} ORDER BY line_number`, params, LINE_CSV_COLUMNS, lineView, out);
+}

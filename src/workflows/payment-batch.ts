@@ -1,0 +1,90 @@
+import { CancellationScope, continueAsNew, defineQuery, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { PaymentBatchActivities } from '../activities/payment-batch-activities';
+import { OperationKind, OperationStatus } from '../temporal/search-attributes';
+import { FIRST_ID } from '../domain/keyset';
+import { Decimal, formatMoney } from '../domain/money';
+import type { PaymentBatchInput, PaymentBatchProgress } from './types';
+
+const db = proxyActivities<PaymentBatchActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 35 },
+});
+const chunks = proxyActivities<PaymentBatchActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  // A chunk that fails ten times (a worker killed mid-chunk is one) fails the batch, and says so.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+export const paymentBatchProgress = defineQuery<PaymentBatchProgress>('paymentBatchProgress');
+
+/**
+ * A payment file (or a file's reversal): its lines were stored by the API; this applies them in chunks of
+ * credits, a few chunks at a time, each chunk one transaction. Cancelling stops after the chunks in flight:
+ * what they applied stays applied. Continues as new before the history grows large.
+ */
+export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<PaymentBatchProgress> {
+  const p: PaymentBatchProgress = input.carried ?? {
+    batchId: input.batchId,
+    mode: input.mode,
+    status: 'RUNNING',
+    linesRead: 0,
+    applied: 0,
+    rejected: 0,
+    duplicate: 0,
+    amountApplied: '0.00',
+    chunks: 0,
+    position: FIRST_ID,
+    startedAtMs: Date.now(),
+    linesPerSecond: 0,
+  };
+  setHandler(paymentBatchProgress, () => p);
+  upsertSearchAttributes([
+    { key: OperationKind, value: input.reverses ? 'payment-batch-reversal' : 'payment-batch' },
+    { key: OperationStatus, value: p.status },
+  ]);
+  let cancelled = false;
+  CancellationScope.current().cancelRequested.catch((err) => {
+    if (isCancellation(err)) cancelled = true;
+  });
+  const wf = { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId };
+  // Nothing the batch does is cut short by a cancellation: it is only not continued.
+  await CancellationScope.nonCancellable(async () => {
+    if (!input.carried) {
+      const prepared = await db.prepareBatch(input.batchId);
+      p.linesRead = prepared.lineCount;
+      p.rejected = prepared.notFound;
+    }
+    while (!cancelled) {
+      const bounds = await db.planBatchChunks({ batchId: input.batchId, after: p.position, lines: input.chunkLines, count: input.parallelism });
+      if (bounds.length === 0) break;
+      const results = await Promise.all(
+        bounds.map((hi, i) => {
+          const lo = i === 0 ? p.position : bounds[i - 1];
+          return input.reverses
+            ? chunks.reverseBatchChunk({ batchId: input.batchId, reverses: input.reverses.batchId, lo, hi, reason: input.reverses.reason, actor: input.actor, wf })
+            : chunks.applyBatchChunk({ batchId: input.batchId, lo, hi, mode: input.mode, actor: input.actor, wf });
+        }),
+      );
+      let amount = new Decimal(p.amountApplied);
+      for (const r of results) {
+        p.applied += r.applied;
+        p.rejected += r.rejected;
+        p.duplicate += r.duplicate;
+        amount = amount.plus(r.amountApplied);
+      }
+      p.amountApplied = formatMoney(amount);
+      p.chunks += results.length;
+      p.position = bounds[bounds.length - 1];
+      const seconds = (Date.now() - p.startedAtMs) / 1000;
+      p.linesPerSecond = seconds > 0 ? Math.round((p.applied + p.rejected + p.duplicate) / seconds) : 0;
+      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+        await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
+      }
+    }
+    p.status = cancelled ? 'CANCELLED' : 'COMPLETED';
+    await db.finishBatch({ batchId: input.batchId, status: p.status });
+  });
+  upsertSearchAttributes([{ key: OperationStatus, value: p.status }]);
+  return p;
+}
