@@ -54,6 +54,9 @@ describe('payment files: one durable batch per file, each line applied exactly o
     expect(rejected).toBeGreaterThan(0);
     expect(done).toMatchObject({ status: 'COMPLETED', lineCount: plan.length, counts: { APPLIED: plan.length - rejected, REJECTED: rejected, PENDING: 0 } });
     expect((await findInconsistentCredits(ds(), { creditIds: filed })).inconsistent).toEqual([]);
+    // Like every other credit write, the file's chunks mark their credits for the next incremental check.
+    const marked = await ds().query(`SELECT credit_id FROM credit_changes WHERE credit_id = ANY($1::uuid[])`, [filed]);
+    expect(marked.map((r: { credit_id: string }) => r.credit_id).sort()).toEqual([...filed].sort());
     // The refused lines carry the single payment's codes, and can be read back as CSV for the bank.
     const refused = await call(app, 'GET', `/v1/payment-batches/${upload.body.id}/lines?status=REJECTED`, { key: app.keys.viewer });
     expect(new Set(refused.body.lines.map((l: { code: string }) => l.code))).toEqual(new Set(['AMOUNT_EXCEEDS_BALANCE', 'PAYMENT_DATE_INVALID', 'CREDIT_NOT_ACTIVE'].filter((c) => single.payments.some((p: { reason_code: string }) => p.reason_code === c))));
