@@ -18,6 +18,7 @@ import { httpMetrics } from '../observability/metrics';
 import { logIdsOf } from '../observability/log-context';
 import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
+import { scrubbedRequest } from './log-scrubbing';
 
 export interface ApiContext {
   ds: DataSource;
@@ -51,7 +52,8 @@ export function createApp(ctx: ApiContext) {
       customProps: logIdsOf,
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
       // The answer's status is what an operator needs; its headers are the same security headers on every line.
-      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+      // Security: credentials sent anywhere in a request are scrubbed from its line (src/api/log-scrubbing.ts).
+      serializers: { req: scrubbedRequest, res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
     }),
   );
   app.use(httpMetrics());
