@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { auditDecision } from '../security/four-eyes-db';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { recordRecalculationMetrics } from '../observability/metrics';
@@ -53,11 +54,15 @@ export function createRecalculationActivities(deps: RecalculationDeps) {
     },
 
     async recordRecalculationDecision(args: { runId: string; approved: boolean; decidedBy: string }): Promise<void> {
-      await ds.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
-        args.runId,
-        args.decidedBy,
-        args.approved ? 'APPLYING' : 'REJECTED',
-      ]);
+      await ds.transaction(async (m) => {
+        await m.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
+          args.runId,
+          args.decidedBy,
+          args.approved ? 'APPLYING' : 'REJECTED',
+        ]);
+        // Security (four eyes): the decision's audit entry names the maker and the checker.
+        await auditDecision(m, args);
+      });
     },
 
     async applyApprovedCorrections(args: { runId: string; approvedBy: string; after: string; limit: number }) {

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { RecalculationActivities } from '../activities/recalculation-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
+import { isSameKey, SAME_APPROVER, sameApproverDetail } from '../security/four-eyes';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
@@ -64,8 +65,10 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
       return { status: p.status };
     },
     {
-      validator: (_d: ReviewDecision) => {
+      validator: (d: ReviewDecision) => {
         if (p.phase !== 'AWAITING_APPROVAL' || decision) throw new Error(`this recalculation is not awaiting approval (it is ${p.status})`);
+        // Four eyes, also for decisions sent to Temporal directly.
+        if (isSameKey(input.startedBy, d.decidedBy)) throw new Error(`${SAME_APPROVER}: ${sameApproverDetail}`);
       },
     },
   );
