@@ -19,6 +19,7 @@ import { logIdsOf } from '../observability/log-context';
 import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
 import { scrubbedRequest } from './log-scrubbing';
+import { lowerCaseBodyIds, lowerCaseUrlIds } from './uuid-case';
 
 export interface ApiContext {
   ds: DataSource;
@@ -59,7 +60,9 @@ export function createApp(ctx: ApiContext) {
   app.use(httpMetrics());
   applySecurity(app, ctx.security);
   if (ctx.security?.apiKeyCacheMs !== undefined) configureApiKeyCache(ctx.ds, { ttlMs: ctx.security.apiKeyCacheMs });
+  app.use(lowerCaseUrlIds); // Security: ids in one form (src/api/uuid-case.ts)
   app.use(express.json({ limit: '16kb', strict: true }));
+  app.use(lowerCaseBodyIds);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
