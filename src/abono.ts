@@ -10,7 +10,8 @@ import { createDataSource, runMigrations } from './db/data-source';
 import type { Logger } from './logger';
 import { countApiKeys, createApiKey } from './services/api-keys';
 import { createWorker, installRuntime } from './worker/worker';
-import { ensureRecalculationSchedule } from './services/recalculation-runs';
+import { ensureRecalculationSchedule, scheduledInput, scheduledWorkflowId } from './services/recalculation-runs';
+import { recordStart } from './security/recorded-starts';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -64,6 +65,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
+  // Security: the schedule's request is recorded before the schedule can start a run.
+  if (config.recalculation.scheduleEnabled) await recordStart(ds, scheduledWorkflowId(config), 'schedule', scheduledInput(config));
   const schedule = await ensureRecalculationSchedule(client, config);
   log.info({ scheduleId: config.recalculation.scheduleId, cron: config.recalculation.scheduleCron, timeZone: config.recalculation.scheduleTimeZone, schedule }, 'nightly recalculation schedule');
 

@@ -7,6 +7,7 @@ import { paymentOutcome, paymentWorkflow, reversalWorkflow } from '../workflows'
 import { PaymentOutcome, PaymentRequest, ReversalOutcome, paymentWorkflowId, reversalWorkflowId } from '../workflows/types';
 import { findCredit } from './credits';
 import { ConflictError, NotFoundError, UnavailableError } from './errors';
+import { recordStart } from '../security/recorded-starts';
 
 export interface PaymentDeps {
   ds: DataSource;
@@ -333,12 +334,15 @@ export async function reversePayment(deps: PaymentDeps, paymentId: string, reaso
   if (!rows[0]) throw new NotFoundError('PAYMENT_NOT_FOUND', `payment ${paymentId} does not exist`);
   if (rows[0].status === 'REVERSED') throw new ConflictError('PAYMENT_ALREADY_REVERSED', 'the payment was already reversed');
   if (rows[0].status !== 'APPLIED') throw new ConflictError('PAYMENT_NOT_APPLIED', `only an APPLIED payment can be reversed; this one is ${rows[0].status}`);
+  const request = { paymentId, reason, actor };
+  // Security: recorded before the start; the workflow runs only a recorded request.
+  await recordStart(deps.ds, reversalWorkflowId(paymentId), 'reversal', request);
   let handle;
   try {
     handle = await deps.client.workflow.start(reversalWorkflow, {
       workflowId: reversalWorkflowId(paymentId),
       taskQueue: deps.taskQueue,
-      args: [{ paymentId, reason, actor }],
+      args: [request],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: CreditId, value: rows[0].credit_id },

@@ -3,6 +3,7 @@ import { DefaultLogger, LogLevel, NativeConnection, Runtime, Worker, bundleWorkf
 import type { Logger } from '../logger';
 import { ActivityDeps, createPaymentActivities } from '../activities/payment-activities';
 import { createRecalculationActivities } from '../activities/recalculation-activities';
+import { createRecordedStartActivities } from '../security/recorded-starts';
 import { instrumentActivities } from '../observability/activities';
 import { freePort, setSdkMetricsUrl } from '../observability/metrics';
 
@@ -71,7 +72,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts) }, opts.log),
+    activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts), ...createRecordedStartActivities(opts) }, opts.log),
     // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
     shutdownGraceTime: '10 seconds',
   });

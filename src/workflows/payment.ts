@@ -12,6 +12,7 @@ import {
 import type { PaymentActivities } from '../activities/payment-activities';
 import { OperationStatus } from '../temporal/search-attributes';
 import type { PaymentOutcome, PaymentRequest } from './types';
+import { startIsRecorded, UNRECORDED_REQUEST, unrecordedDetail } from './recorded-start';
 
 // The database steps are short, so they run as local activities: the whole payment
 // usually completes inside one workflow task, and the API gets its answer in one round trip.
@@ -52,6 +53,11 @@ export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutco
     upsertSearchAttributes([{ key: OperationStatus, value: o.status }]);
   };
 
+  // Security: a start nobody recorded (made on Temporal directly) moves no money.
+  if (!(await startIsRecorded('payment', req))) {
+    await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } });
+    return outcome!;
+  }
   try {
     const verdict = await steps.validatePayment(req);
     timings.validated = Date.now() - started;

@@ -12,6 +12,7 @@ import {
 import type { RecalculationActivities } from '../activities/recalculation-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { isSameKey, SAME_APPROVER, sameApproverDetail } from '../security/four-eyes';
+import { startIsRecorded } from './recorded-start';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
@@ -86,6 +87,12 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
     }
   };
 
+  // Security: a start nobody recorded (made on Temporal directly) changes nothing.
+  if (!(await startIsRecorded('recalculation', input))) {
+    p.phase = 'DONE';
+    setStatus('REJECTED');
+    return p;
+  }
   if (!input.carried) await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy });
 
   while (p.phase === 'SCANNING') {

@@ -1,0 +1,23 @@
+import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { RecordedStartActivities, StartKind } from '../security/recorded-starts';
+
+const guard = proxyLocalActivities<RecordedStartActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+export const UNRECORDED_REQUEST = 'UNRECORDED_REQUEST';
+export const unrecordedDetail = 'this workflow was not started from a recorded request (the API records each request before it starts its workflow)';
+
+/**
+ * Security: the first step of every workflow that moves money. True when the input matches the
+ * request the API recorded; otherwise the refusal is audited (workflow and run) and false returned.
+ * Behind a patch, so histories recorded before the check replay unchanged.
+ */
+export async function startIsRecorded(kind: StartKind, input: object): Promise<boolean> {
+  if (!patched('only-recorded-requests')) return true;
+  const info = workflowInfo();
+  if (await guard.isRecordedStart({ kind, workflowId: info.workflowId, input })) return true;
+  await guard.auditUnrecordedStart({ kind, workflowType: info.workflowType, workflowId: info.workflowId, runId: info.runId, input: input as Record<string, unknown> });
+  return false;
+}
