@@ -12,6 +12,7 @@ import { countApiKeys, createApiKey } from './services/api-keys';
 import { createWorker, installRuntime } from './worker/worker';
 import { ensureRecalculationSchedule, scheduledInput, scheduledWorkflowId } from './services/recalculation-runs';
 import { recordStart } from './security/recorded-starts';
+import { type KeyRevocationListener, listenForKeyChanges } from './security/key-revocation';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -91,6 +92,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   }
 
   let server: http.Server | undefined;
+  let keyListener: KeyRevocationListener | undefined;
   let apiUrl: string | undefined;
   if (config.runApi) {
     const app = createApp({
@@ -117,6 +119,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
         namespace: config.temporal.namespace,
       },
     });
+    // Security: revocations reach this process's key cache at once (src/security/key-revocation.ts).
+    keyListener = await listenForKeyChanges(opts.databaseUrl, ds, { cacheMs: config.security.apiKeyCacheMs, log });
     server = http.createServer(app);
     // Idle keep-alive connections stay open longer than a client or load balancer keeps them
     // (Node's 5 s default races clients that reuse a socket just as the server closes it).
@@ -147,6 +151,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      await keyListener?.stop();
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       await nativeConnection?.close();
