@@ -13,6 +13,7 @@ import { createWorker, installRuntime } from './worker/worker';
 import { ensureRecalculationSchedule, scheduledInput, scheduledWorkflowId } from './services/recalculation-runs';
 import { recordStart } from './security/recorded-starts';
 import { type KeyRevocationListener, listenForKeyChanges } from './security/key-revocation';
+import { startMetricsServer } from './observability/metrics';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -93,6 +94,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
 
   let server: http.Server | undefined;
   let keyListener: KeyRevocationListener | undefined;
+  let metricsServer: http.Server | undefined;
   let apiUrl: string | undefined;
   if (config.runApi) {
     const app = createApp({
@@ -128,6 +130,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
     server.headersTimeout = 66_000;
     answerClientErrors(server);
     await new Promise<void>((resolve) => server!.listen(config.http.port, config.http.host, resolve));
+    // Security: business figures only on their own listener (loopback by default); the worker-only process starts its own.
+    if (config.observability.metricsPort) metricsServer = await startMetricsServer(config.observability.metricsHost, config.observability.metricsPort);
     const addr = server.address() as AddressInfo;
     apiUrl = `http://${addr.address}:${addr.port}`;
   }
@@ -152,6 +156,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
       await keyListener?.stop();
+      await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       await nativeConnection?.close();

@@ -28,7 +28,7 @@ export interface ApiContext {
   timeZone: string;
   payments: PaymentDeps;
   /** Rate limits, CORS, proxy trust (defaults when absent); see src/api/security.ts. */
-  security?: SecurityOptions & { apiKeyCacheMs?: number };
+  security?: SecurityOptions & { apiKeyCacheMs?: number; metricsToken?: string };
   recalculations: RecalculationDeps;
 }
 

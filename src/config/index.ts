@@ -79,6 +79,9 @@ const schema = z.object({
   // Observability (README: Operations): the SDK core's Prometheus port (0 = a free one, off = none); the worker process's /metrics port.
   TEMPORAL_SDK_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { error: 'must be a port (0 = a free one) or off' }).default(0),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Security (README: Security): where the metrics listener with the business figures binds; the token that adds them to the API port's /metrics.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -123,11 +126,13 @@ export interface Config {
     apiKeyCacheMs: number;
     /** PostgreSQL statement_timeout for every connection; 0 = none. */
     statementTimeoutMs: number;
+    /** Bearer token that adds the business figures to the API port's /metrics (src/observability/metrics-exposure.ts). */
+    metricsToken?: string;
   };
   adminApiKey?: string;
   runWorker: boolean;
   runApi: boolean;
-  observability: { sdkMetricsPort: number | 'off'; metricsPort?: number };
+  observability: { sdkMetricsPort: number | 'off'; metricsPort?: number; metricsHost: string };
 }
 
 export class ConfigError extends Error {
@@ -179,11 +184,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: parseTrustProxy(e.TRUST_PROXY),
       apiKeyCacheMs: e.API_KEY_CACHE_MS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      metricsToken: e.METRICS_TOKEN,
     },
     adminApiKey: e.ADMIN_API_KEY,
     runWorker: e.RUN_WORKER,
     runApi: e.RUN_API,
-    observability: { sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT, metricsPort: e.METRICS_PORT },
+    observability: { sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST },
   };
 }
 

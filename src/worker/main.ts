@@ -5,7 +5,7 @@ import { runSplitProcess } from '../split-process';
 
 runSplitProcess('worker', async (abono, config, log) => {
   // This process has no API: METRICS_PORT serves its own GET /metrics (its activities' counters and the SDK's).
-  if (config.observability.metricsPort) await startMetricsServer(config.http.host, config.observability.metricsPort);
+  if (config.observability.metricsPort) await startMetricsServer(config.observability.metricsHost, config.observability.metricsPort);
   log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, 'worker running');
   if (abono.bootstrapAdminKey) process.stdout.write(`Admin API key (shown once, store it now): ${abono.bootstrapAdminKey}\n`);
 });
