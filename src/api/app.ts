@@ -58,7 +58,7 @@ export function createApp(ctx: ApiContext) {
     }),
   );
   app.use(httpMetrics());
-  applySecurity(app, ctx.security);
+  applySecurity(app, ctx.ds, ctx.security);
   if (ctx.security?.apiKeyCacheMs !== undefined) configureApiKeyCache(ctx.ds, { ttlMs: ctx.security.apiKeyCacheMs });
   app.use(lowerCaseUrlIds); // Security: ids in one form (src/api/uuid-case.ts)
   app.use(express.json({ limit: '16kb', strict: true }));

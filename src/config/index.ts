@@ -64,8 +64,13 @@ const schema = z.object({
   RECALC_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  // Per role (per key) and per address without a valid key, in requests a second; 0 = not limited. RATE_LIMIT_PER_MINUTE, when set, is one limit per window for all.
+  RATE_LIMIT_ADMIN_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  RATE_LIMIT_OPERATOR_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  RATE_LIMIT_VIEWER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  RATE_LIMIT_ANONYMOUS_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(10),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   CORS_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
@@ -115,8 +120,8 @@ export interface Config {
   };
   alertWebhookUrl?: string;
   security: {
-    /** Requests per window, per API key and per client address; 0 turns the limit off. */
-    rateLimitPerWindow: number;
+    /** Requests per window: per API key by its role; per client address without a valid key (0: not limited). */
+    rateLimits: { admin: number; operator: number; viewer: number; anonymous: number };
     rateLimitWindowMs: number;
     /** Origins allowed by CORS; none (the default) sends no CORS headers at all. */
     corsOrigins: string[];
@@ -178,7 +183,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     security: {
-      rateLimitPerWindow: e.RATE_LIMIT_PER_MINUTE,
+      rateLimits: rateLimitsOf(e),
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       corsOrigins: e.CORS_ORIGINS ?? [],
       trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -199,4 +204,19 @@ function parseTrustProxy(v: string | undefined): boolean | number | string {
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
   return v;
+}
+
+/** The per-second settings as counts per window; RATE_LIMIT_PER_MINUTE, when set, is one count for every class. */
+function rateLimitsOf(e: Env): Config['security']['rateLimits'] {
+  const perWindow = (perSecond: number) => (perSecond === 0 ? 0 : Math.max(1, Math.round((perSecond * e.RATE_LIMIT_WINDOW_MS) / 1000)));
+  if (e.RATE_LIMIT_PER_MINUTE !== undefined) {
+    const all = e.RATE_LIMIT_PER_MINUTE;
+    return { admin: all, operator: all, viewer: all, anonymous: all };
+  }
+  return {
+    admin: perWindow(e.RATE_LIMIT_ADMIN_PER_SECOND),
+    operator: perWindow(e.RATE_LIMIT_OPERATOR_PER_SECOND),
+    viewer: perWindow(e.RATE_LIMIT_VIEWER_PER_SECOND),
+    anonymous: perWindow(e.RATE_LIMIT_ANONYMOUS_PER_SECOND),
+  };
 }
