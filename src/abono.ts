@@ -14,6 +14,7 @@ import { ensureRecalculationSchedule, scheduledInput, scheduledWorkflowId } from
 import { recordStart } from './security/recorded-starts';
 import { type KeyRevocationListener, listenForKeyChanges } from './security/key-revocation';
 import { startMetricsServer } from './observability/metrics';
+import { migrateAsOwner } from './security/db-roles';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -35,6 +36,8 @@ export interface AbonoOptions {
   log: Logger;
   /** Where PostgreSQL and Temporal are (resolved by the caller: configured or embedded). */
   databaseUrl: string;
+  /** The schema owner's connection (DATABASE_OWNER_URL, or the embedded server's owner): migrations run as it, abono as databaseUrl's role. */
+  ownerDatabaseUrl?: string;
   temporalAddress: string;
   temporalUiUrl?: string;
   /** Test configuration only: activity steps that fail for good. */
@@ -61,7 +64,9 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const ds = createDataSource(opts.databaseUrl, config.database.poolSize, { statementTimeoutMs: config.security.statementTimeoutMs });
   await ds.initialize();
   // Several processes may start at once on an empty database: one migrates at a time.
-  const ran = await withStartupLock(ds, () => runMigrations(ds));
+  // Security: with an owner URL, migrations (and the runtime role's grants) run as the owner (src/security/db-roles.ts).
+  const ownerUrl = opts.ownerDatabaseUrl ?? config.database.ownerUrl;
+  const ran = await withStartupLock(ds, () => (ownerUrl ? migrateAsOwner(ownerUrl, opts.databaseUrl) : runMigrations(ds)));
   if (ran.length) log.info({ migrations: ran }, 'migrations applied');
 
   const connection = await Connection.connect({ address: opts.temporalAddress });

@@ -39,10 +39,12 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   let databaseUrl = config.database.url;
+  let ownerDatabaseUrl = config.database.ownerUrl;
   if (!databaseUrl) {
     const pg = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, say);
     stops.push(pg.stop);
     databaseUrl = pg.url;
+    ownerDatabaseUrl = pg.ownerUrl; // Security: migrations as the owner, abono as the runtime role
   }
 
   let temporalAddress = config.temporal.address;
@@ -62,7 +64,7 @@ async function main() {
     temporalUiUrl ??= dev.uiUrl;
   }
 
-  const abono = await startAbono({ config, log, databaseUrl, temporalAddress, temporalUiUrl });
+  const abono = await startAbono({ config, log, databaseUrl, ownerDatabaseUrl, temporalAddress, temporalUiUrl });
   stops.push(abono.stop);
   if (stopping) return;
 

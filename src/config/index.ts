@@ -42,6 +42,8 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone such as America/Mexico_City'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  // Security (README: Security): the schema owner's connection; migrations run as it, abono as DATABASE_URL's (runtime) role.
+  DATABASE_OWNER_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: hostPort.optional(),
@@ -97,7 +99,7 @@ export interface Config {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   timeZone: string;
-  database: { url?: string; poolSize: number; embeddedPort: number };
+  database: { url?: string; ownerUrl?: string; poolSize: number; embeddedPort: number };
   temporal: {
     address?: string;
     namespace: string;
@@ -160,7 +162,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     timeZone: e.TIME_ZONE,
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
+    database: { url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
