@@ -15,6 +15,7 @@ import { recordStart } from './security/recorded-starts';
 import { type KeyRevocationListener, listenForKeyChanges } from './security/key-revocation';
 import { startMetricsServer } from './observability/metrics';
 import { migrateAsOwner } from './security/db-roles';
+import { dataConverterFor } from './security/payload-codec';
 
 const STARTUP_LOCK = 74_201_311; // any constant shared by every abono process
 
@@ -70,7 +71,9 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   if (ran.length) log.info({ migrations: ran }, 'migrations applied');
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Security: payloads encrypted on their way to Temporal (src/security/payload-codec.ts).
+  const dataConverter = dataConverterFor(config.temporal.codecKeys);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
 
   // Security: the schedule's request is recorded before the schedule can start a run.
   if (config.recalculation.scheduleEnabled) await recordStart(ds, scheduledWorkflowId(config), 'schedule', scheduledInput(config));
@@ -93,6 +96,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
       log,
       alertWebhookUrl: config.alertWebhookUrl,
       recalculationThreads: config.recalculation.threads,
+      dataConverter,
     });
     workerRun = worker.run().catch((err) => log.error({ err }, 'worker stopped with an error'));
   }
@@ -108,6 +112,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
       log,
       timeZone: config.timeZone,
       security: config.security,
+      codec: { keys: config.temporal.codecKeys, corsOrigins: config.temporal.codecCorsOrigins ?? (opts.temporalUiUrl ? [new URL(opts.temporalUiUrl).origin] : []) },
       payments: {
         ds,
         client,

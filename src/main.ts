@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 import { createLogger } from './logger';
 import { startDevServer } from './temporal/dev-server';
 import { installRuntime } from './worker/worker';
+import { embeddedCodecKeys } from './security/payload-codec';
 
 async function main() {
   let config;
@@ -50,6 +51,8 @@ async function main() {
   let temporalAddress = config.temporal.address;
   let temporalUiUrl = config.temporal.uiUrl;
   if (!temporalAddress) {
+    // Security: the embedded Temporal's payloads are encrypted too (a key kept in the data folder).
+    config.temporal.codecKeys ??= embeddedCodecKeys(config.dataDir);
     const dev = await startDevServer({
       cliPath: config.temporal.cliPath,
       dbFilename: path.join(config.dataDir, 'temporal.sqlite'),

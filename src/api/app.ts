@@ -20,6 +20,7 @@ import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
 import { scrubbedRequest } from './log-scrubbing';
 import { lowerCaseBodyIds, lowerCaseUrlIds } from './uuid-case';
+import { codecRoutes, type CodecServerOptions } from './codec-server';
 
 export interface ApiContext {
   ds: DataSource;
@@ -30,6 +31,8 @@ export interface ApiContext {
   /** Rate limits, CORS, proxy trust (defaults when absent); see src/api/security.ts. */
   security?: SecurityOptions & { apiKeyCacheMs?: number; metricsToken?: string };
   recalculations: RecalculationDeps;
+  /** POST /codec/decode and /codec/encode for the Temporal UI (src/api/codec-server.ts). */
+  codec?: CodecServerOptions;
 }
 
 async function checkReady(ctx: ApiContext): Promise<Record<string, string>> {
@@ -60,6 +63,8 @@ export function createApp(ctx: ApiContext) {
   app.use(httpMetrics());
   applySecurity(app, ctx.ds, ctx.security);
   if (ctx.security?.apiKeyCacheMs !== undefined) configureApiKeyCache(ctx.ds, { ttlMs: ctx.security.apiKeyCacheMs });
+  // Security: the Temporal UI's codec endpoint, before the API's JSON limit (src/api/codec-server.ts).
+  if (ctx.codec) app.use(codecRoutes(ctx.ds, ctx.codec));
   app.use(lowerCaseUrlIds); // Security: ids in one form (src/api/uuid-case.ts)
   app.use(express.json({ limit: '16kb', strict: true }));
   app.use(lowerCaseBodyIds);

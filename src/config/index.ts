@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { type CodecKey, parseCodecKeys } from '../security/payload-codec';
 
 /**
  * Every setting abono reads, in one typed place. Read from the environment and
@@ -81,6 +82,22 @@ const schema = z.object({
   TRUST_PROXY: z.string().optional(),
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // Security (README: Security): Temporal payload encryption keys, `id:base64,…` (first encrypts); origins allowed to call /codec/* (default: the Temporal UI's).
+  PAYLOAD_CODEC_KEYS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseCodecKeys(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .optional(),
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),
   // Observability (README: Operations): the SDK core's Prometheus port (0 = a free one, off = none); the worker process's /metrics port.
@@ -108,6 +125,10 @@ export interface Config {
     devPort: number;
     uiPort: number;
     uiUrl?: string;
+    /** Payload encryption keys (first encrypts, all decrypt); none = payloads in clear. */
+    codecKeys?: CodecKey[];
+    /** Origins allowed to call /codec/decode and /codec/encode (the Temporal UI); default its URL. */
+    codecCorsOrigins?: string[];
   };
   payments: { waitMs: number };
   recalculation: {
@@ -171,6 +192,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL,
+      codecKeys: e.PAYLOAD_CODEC_KEYS,
+      codecCorsOrigins: e.CODEC_CORS_ORIGINS,
     },
     payments: { waitMs: e.PAYMENT_WAIT_MS },
     recalculation: {

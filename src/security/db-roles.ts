@@ -6,9 +6,9 @@
  * triggers stay as a second lock).
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { secretFile } from './secret-file';
 import { createDataSource, runMigrations } from '../db/data-source';
 
 const AUDIT_TABLE = 'audit_log';
@@ -52,21 +52,11 @@ export interface EmbeddedPasswords {
 }
 
 /**
- * The embedded PostgreSQL's passwords: random, made at first start, kept in the data folder in a
- * file only this user can read (mode 0600; tightened again if someone loosened it).
+ * The embedded PostgreSQL's passwords: random, made at first start, kept in the data folder (mode 0600).
  */
 export function embeddedPasswords(dataDir: string): EmbeddedPasswords {
-  const file = path.join(dataDir, 'postgres-passwords.json');
-  fs.mkdirSync(dataDir, { recursive: true });
-  try {
-    const made: EmbeddedPasswords = { owner: randomBytes(24).toString('base64url'), runtime: randomBytes(24).toString('base64url') };
-    fs.writeFileSync(file, JSON.stringify(made) + '\n', { mode: 0o600, flag: 'wx' });
-    return made;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  fs.chmodSync(file, 0o600);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as EmbeddedPasswords;
+  const made = () => JSON.stringify({ owner: randomBytes(24).toString('base64url'), runtime: randomBytes(24).toString('base64url') }) + '\n';
+  return JSON.parse(secretFile(path.join(dataDir, 'postgres-passwords.json'), made)) as EmbeddedPasswords;
 }
 
 /** The embedded server's runtime role (created by the owner, its password set from the file). */

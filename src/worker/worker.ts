@@ -64,7 +64,11 @@ export interface WorkerOptions extends ActivityDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  /** Security: the payload codec (src/security/payload-codec.ts); absent = payloads in clear. */
+  dataConverter?: WorkerDataConverter;
 }
+
+type WorkerDataConverter = Parameters<typeof Worker.create>[0]['dataConverter'];
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -72,6 +76,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await workflowBundle(),
+    dataConverter: opts.dataConverter,
     activities: instrumentActivities({ ...createPaymentActivities(opts), ...createRecalculationActivities(opts), ...createRecordedStartActivities(opts) }, opts.log),
     // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
     shutdownGraceTime: '10 seconds',
