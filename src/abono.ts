@@ -70,7 +70,8 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   const ran = await withStartupLock(ds, () => (ownerUrl ? migrateAsOwner(ownerUrl, opts.databaseUrl) : runMigrations(ds)));
   if (ran.length) log.info({ migrations: ran }, 'migrations applied');
 
-  const connection = await Connection.connect({ address: opts.temporalAddress });
+  // Security: mTLS to Temporal when configured (src/security/temporal-tls.ts).
+  const connection = await Connection.connect({ address: opts.temporalAddress, tls: config.temporal.tls });
   // Security: payloads encrypted on their way to Temporal (src/security/payload-codec.ts).
   const dataConverter = dataConverterFor(config.temporal.codecKeys);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
@@ -85,7 +86,7 @@ export async function startAbono(opts: AbonoOptions): Promise<Abono> {
   let workerRun: Promise<void> | undefined;
   if (config.runWorker) {
     await installRuntime(log, { sdkMetricsPort: config.observability.sdkMetricsPort });
-    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress, tls: config.temporal.tls });
     worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporal.namespace,

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { type CodecKey, parseCodecKeys } from '../security/payload-codec';
+import { loadTemporalTls, type TemporalTls } from '../security/temporal-tls';
 
 /**
  * Every setting abono reads, in one typed place. Read from the environment and
@@ -48,6 +49,11 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: hostPort.optional(),
+  // Security (README: Security): mTLS to Temporal; files, read and checked at start.
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('abono-payments'),
   TEMPORAL_CLI_PATH: z.string().optional(),
@@ -125,6 +131,8 @@ export interface Config {
     devPort: number;
     uiPort: number;
     uiUrl?: string;
+    /** mTLS to Temporal (src/security/temporal-tls.ts); undefined = a plain connection. */
+    tls?: TemporalTls;
     /** Payload encryption keys (first encrypts, all decrypt); none = payloads in clear. */
     codecKeys?: CodecKey[];
     /** Origins allowed to call /codec/decode and /codec/encode (the Temporal UI); default its URL. */
@@ -177,6 +185,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  let tls: TemporalTls | undefined;
+  try {
+    tls = loadTemporalTls({ certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY, caPath: e.TEMPORAL_TLS_CA, serverName: e.TEMPORAL_TLS_SERVER_NAME });
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
   return {
     env: e.NODE_ENV,
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
@@ -192,6 +206,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL,
+      tls,
       codecKeys: e.PAYLOAD_CODEC_KEYS,
       codecCorsOrigins: e.CODEC_CORS_ORIGINS,
     },
