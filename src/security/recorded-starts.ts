@@ -28,13 +28,11 @@ export function startHash(input: object): string {
   return createHash('sha256').update(canonical(request)).digest('hex');
 }
 
-/** Records a start the API (or abono, for the schedule) is about to make; a retry replaces its hash. */
+/** Records a start the API (or abono, for the schedule) is about to make; the schedule's replaces its previous one. */
 export async function recordStart(ds: DataSource | EntityManager, workflowId: string, kind: 'reversal' | 'recalculation' | 'schedule', input: object): Promise<void> {
-  await ds.query(
-    `INSERT INTO recorded_starts (workflow_id, kind, input_hash) VALUES ($1,$2,$3)
-     ON CONFLICT (workflow_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, recorded_at = now()`,
-    [workflowId, kind, startHash(input)],
-  );
+  const hash = startHash(input);
+  if (kind === 'schedule') await ds.query(`DELETE FROM recorded_starts WHERE workflow_id = $1 AND kind = 'schedule' AND input_hash <> $2`, [workflowId, hash]);
+  await ds.query(`INSERT INTO recorded_starts (workflow_id, kind, input_hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, [workflowId, kind, hash]);
 }
 
 async function isRecordedPayment(ds: DataSource, input: { paymentId?: string; idempotencyKey?: string }): Promise<boolean> {
@@ -51,15 +49,15 @@ async function isRecordedPayment(ds: DataSource, input: { paymentId?: string; id
  */
 async function isRecordedOther(ds: DataSource, workflowId: string, input: object): Promise<boolean> {
   const hash = startHash(input);
-  const own: Array<{ input_hash: string }> = await ds.query(`SELECT input_hash FROM recorded_starts WHERE workflow_id = $1 AND kind <> 'schedule'`, [workflowId]);
-  if (own[0]) return own[0].input_hash === hash;
+  const own: unknown[] = await ds.query(`SELECT 1 FROM recorded_starts WHERE workflow_id = $1 AND input_hash = $2 AND kind <> 'schedule'`, [workflowId, hash]);
+  if (own.length > 0) return true;
   if ((input as { carried?: unknown }).carried) return false;
   const scheduled: unknown[] = await ds.query(
     `SELECT 1 FROM recorded_starts WHERE kind = 'schedule' AND starts_with($1, workflow_id || '-') AND input_hash = $2`,
     [workflowId, hash],
   );
   if (scheduled.length === 0) return false;
-  await ds.query(`INSERT INTO recorded_starts (workflow_id, kind, input_hash) VALUES ($1,'scheduled-run',$2) ON CONFLICT (workflow_id) DO NOTHING`, [workflowId, hash]);
+  await ds.query(`INSERT INTO recorded_starts (workflow_id, kind, input_hash) VALUES ($1,'scheduled-run',$2) ON CONFLICT DO NOTHING`, [workflowId, hash]);
   return true;
 }
 

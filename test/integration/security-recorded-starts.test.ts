@@ -70,6 +70,20 @@ describe('only recorded requests move money', () => {
     expect(await refusalEntry(workflowId, handle.firstExecutionRunId)).toHaveLength(1);
   });
 
+  it('concurrent reversals of one payment through the API: one reverses it, the others are told it was requested', async () => {
+    const credit = await createCredit(app);
+    const paid = await pay(app, credit.id, '20.00');
+    expect(paid.status).toBe(201);
+    const answers = await Promise.all(
+      ['bounced', 'duplicate', 'customer asked'].map((reason) => call(app, 'POST', `/v1/payments/${paid.body.id}/reversal`, { key: app.keys.operator, body: { reason } })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+    const status = await app.abono.ds.query(`SELECT status FROM payments WHERE id = $1`, [paid.body.id]);
+    expect(status[0].status).toBe('REVERSED');
+    const refused = await app.abono.ds.query(`SELECT 1 FROM audit_log WHERE action = 'workflow.start_refused' AND workflow_id = $1`, [`reversal-${paid.body.id}`]);
+    expect(refused).toHaveLength(0);
+  });
+
   it('refuses a correcting recalculation started on Temporal directly, also one posing as a continued run', async () => {
     const credit = await createCredit(app);
     await app.abono.ds.query(`UPDATE credits SET payment_count = payment_count + 1 WHERE id = $1`, [credit.id]);
