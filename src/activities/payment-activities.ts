@@ -8,6 +8,8 @@ import { findCredit } from '../services/credits';
 import { appendToLedger, lockCredit, lockCreditWithPayment, rebuildFromLedger, loadSchedule } from '../services/ledger';
 import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest } from '../workflows/types';
 import { activityLog } from '../observability/activities';
+import { isRecordedPayment } from '../security/recorded-starts';
+import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
 import { amountApplied, compensationsTotal, moneyToFloat, paymentsTotal, reversalsTotal, reversedAmount } from '../observability/metrics';
 
 export interface ActivityDeps {
@@ -64,6 +66,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
     /** Read-only: would the domain accept this payment now? Refusals are answers, not errors. */
     async validatePayment(req: PaymentRequest): Promise<Verdict> {
       injectFault(deps, 'validate');
+      // Security: only the request the API recorded may move money (src/security/recorded-starts.ts).
+      if (!(await isRecordedPayment(ds, req))) return { ok: false, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } };
       const credit = await findCredit(ds, req.creditId);
       if (!credit) return { ok: false, refusal: { code: 'CREDIT_NOT_FOUND', detail: `credit ${req.creditId} does not exist`, field: 'creditId' } };
       try {

@@ -12,15 +12,20 @@ const ID_FIELD = /^(id|after|.*Ids?)$/;
 
 const lower = (v: unknown): unknown => (typeof v === 'string' && UUID.test(v) ? v.toLowerCase() : v);
 
-function lowerIds(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(lowerIds);
-  if (value === null || typeof value !== 'object') return value;
+/** Ids sit at most a few levels down; deeper (hostile) nesting is left to validation to refuse. */
+const MAX_DEPTH = 4;
+
+function lowerIds(value: unknown, depth = 0): void {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const v of value) lowerIds(v, depth + 1);
+    return;
+  }
   const obj = value as Record<string, unknown>;
   for (const [k, v] of Object.entries(obj)) {
     if (ID_FIELD.test(k)) obj[k] = Array.isArray(v) ? v.map(lower) : lower(v);
-    else if (typeof v === 'object') lowerIds(v);
+    else lowerIds(v, depth + 1);
   }
-  return obj;
 }
 
 /** Before the JSON parser: path and query string. */

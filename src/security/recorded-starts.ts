@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { appendAudit } from '../services/audit';
+import { UNRECORDED_REQUEST } from './unrecorded-request';
 
 /**
  * Only recorded requests move money. The API writes what it is about to start (a payment's
@@ -9,8 +10,6 @@ import { appendAudit } from '../services/audit';
  * the record takes database access, which a caller that only reaches Temporal does not have.
  */
 export type StartKind = 'payment' | 'reversal' | 'recalculation';
-
-export const UNRECORDED_REQUEST = 'UNRECORDED_REQUEST';
 
 /** JSON with sorted keys, so the same input always hashes the same whoever serialised it. */
 function canonical(value: unknown): string {
@@ -35,7 +34,8 @@ export async function recordStart(ds: DataSource | EntityManager, workflowId: st
   await ds.query(`INSERT INTO recorded_starts (workflow_id, kind, input_hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, [workflowId, kind, hash]);
 }
 
-async function isRecordedPayment(ds: DataSource, input: { paymentId?: string; idempotencyKey?: string }): Promise<boolean> {
+/** The payment's idempotency record exists with this very request (validatePayment's first check). */
+export async function isRecordedPayment(ds: DataSource, input: { paymentId?: string; idempotencyKey?: string }): Promise<boolean> {
   const rows: Array<{ request: object }> = await ds.query(`SELECT request FROM idempotency_keys WHERE key = $1 AND payment_id::text = $2`, [
     String(input.idempotencyKey ?? ''),
     String(input.paymentId ?? ''),

@@ -6,8 +6,7 @@ const guard = proxyLocalActivities<RecordedStartActivities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
-export const UNRECORDED_REQUEST = 'UNRECORDED_REQUEST';
-export const unrecordedDetail = 'this workflow was not started from a recorded request (the API records each request before it starts its workflow)';
+export { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
 
 /**
  * Security: the first step of every workflow that moves money. True when the input matches the
@@ -16,8 +15,13 @@ export const unrecordedDetail = 'this workflow was not started from a recorded r
  */
 export async function startIsRecorded(kind: StartKind, input: object): Promise<boolean> {
   if (!patched('only-recorded-requests')) return true;
-  const info = workflowInfo();
-  if (await guard.isRecordedStart({ kind, workflowId: info.workflowId, input })) return true;
-  await guard.auditUnrecordedStart({ kind, workflowType: info.workflowType, workflowId: info.workflowId, runId: info.runId, input: input as Record<string, unknown> });
+  if (await guard.isRecordedStart({ kind, workflowId: workflowInfo().workflowId, input })) return true;
+  await auditUnrecordedStart(kind, input);
   return false;
+}
+
+/** The refusal's audit entry: this workflow and run, and what the input claimed. */
+export async function auditUnrecordedStart(kind: StartKind, input: object): Promise<void> {
+  const info = workflowInfo();
+  await guard.auditUnrecordedStart({ kind, workflowType: info.workflowType, workflowId: info.workflowId, runId: info.runId, input: input as Record<string, unknown> });
 }
