@@ -9,6 +9,7 @@ import type { RecalculationInput } from '../workflows/types';
 import type { TemporalUi } from './temporal';
 import { findRun } from '../db/recalculation-runs';
 import { ConflictError, NotFoundError } from '../errors';
+import { recordStart } from '../db/recorded-starts';
 
 export interface RecalculationDeps extends TemporalUi {
   ds: DataSource;
@@ -38,10 +39,13 @@ function inputOf(deps: Pick<RecalculationDeps, 'defaults'>, req: StartRecalculat
 /** Starts a batch; its id is its workflow id. */
 export async function startRecalculation(deps: RecalculationDeps, req: StartRecalculation, startedBy: string | null): Promise<string> {
   const id = `recalculation-${randomUUID()}`;
+  const input = inputOf(deps, req, startedBy);
+  // Security: recorded before the start; the workflow runs only a recorded request.
+  await recordStart(deps.ds, id, 'recalculation', input);
   await deps.client.workflow.start(recalculationWorkflow, {
     workflowId: id,
     taskQueue: deps.taskQueue,
-    args: [inputOf(deps, req, startedBy)],
+    args: [input],
     typedSearchAttributes: [
       { key: OperationKind, value: 'recalculation' },
       { key: OperationStatus, value: 'RUNNING' },
@@ -68,6 +72,15 @@ export async function decideRecalculation(deps: RecalculationDeps, id: string, a
   }
 }
 
+/** What the nightly schedule starts; recorded as the schedule's request (db/recorded-starts.ts). */
+export function scheduledInput(config: Config): RecalculationInput {
+  const r = config.recalculation;
+  return { mode: r.scheduleMode, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
+}
+
+/** The workflow id prefix of the schedule's runs (Temporal appends the start time). */
+export const scheduledWorkflowId = (config: Config) => `recalculation-${config.recalculation.scheduleId}`;
+
 /**
  * The nightly batch as a Temporal Schedule, created at start if missing and kept in line
  * with the configuration; overlap SKIP, so two never run at once. Off: the schedule is deleted.
@@ -84,12 +97,12 @@ export async function ensureRecalculationSchedule(client: Client, config: Config
       throw err;
     }
   }
-  const input: RecalculationInput = { mode: r.scheduleMode, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
+  const input = scheduledInput(config);
   const spec = { cronExpressions: [r.scheduleCron], timezone: r.scheduleTimeZone };
   const action = {
     type: 'startWorkflow' as const,
     workflowType: recalculationWorkflow,
-    workflowId: `recalculation-${r.scheduleId}`,
+    workflowId: scheduledWorkflowId(config),
     taskQueue: config.temporal.batchTaskQueue,
     args: [input] as [RecalculationInput],
     typedSearchAttributes: [
