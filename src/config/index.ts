@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { type CodecKey, parseCodecKeys } from '../security/payload-codec';
+import { type CodecKey, parseCodecKeys } from '../security/codec-keys';
 import { loadTemporalTls, type TemporalTls } from '../security/temporal-tls';
 
 /**
