@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RECALCULATION_MODES, RecalculationMode } from '../domain/status';
-import { type CodecKey, parseCodecKeys } from '../security/payload-codec';
+import { type CodecKey, parseCodecKeys } from '../security/codec-keys';
 import { loadTemporalTls, type TemporalTls } from '../security/temporal-tls';
 
 /**

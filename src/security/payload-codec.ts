@@ -10,39 +10,17 @@ import path from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { secretFile } from './secret-file';
+import { type CodecKey, parseCodecKeys } from './codec-keys';
+
+export { type CodecKey, parseCodecKeys };
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-
-export interface CodecKey {
-  id: string;
-  /** 32 bytes. */
-  key: Buffer;
-}
-
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
-
-/** PAYLOAD_CODEC_KEYS: `id:base64key,id:base64key` (first encrypts); each key 32 bytes. Throws naming the bad entry. */
-export function parseCodecKeys(setting: string): CodecKey[] {
-  const keys = setting
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const colon = entry.indexOf(':');
-      const id = entry.slice(0, colon);
-      if (colon < 1 || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new Error(`each key is id:base64 with an id of letters, digits, dot, dash or underscore`);
-      const key = Buffer.from(entry.slice(colon + 1), 'base64');
-      if (key.length !== 32) throw new Error(`key ${id} must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
-      return { id, key };
-    });
-  if (keys.length === 0) throw new Error('give at least one key');
-  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('key ids must differ');
-  return keys;
-}
 
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
