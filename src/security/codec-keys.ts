@@ -2,6 +2,10 @@
  * PAYLOAD_CODEC_KEYS parsing, apart from the codec so that reading the configuration does not load
  * Temporal's protobuf definitions (the CLI reads it too).
  */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { secretFile } from './secret-file';
+
 export interface CodecKey {
   id: string;
   /** 32 bytes. */
@@ -27,3 +31,10 @@ export function parseCodecKeys(setting: string): CodecKey[] {
   return keys;
 }
 
+/**
+ * The PAYLOAD_CODEC_KEYS setting abono's own launchers use when none is given (npm start's embedded
+ * Temporal, the cluster's processes): a key made at first start, kept in the data folder (mode 0600).
+ */
+export function localCodecKeySetting(dataDir: string): string {
+  return secretFile(path.join(dataDir, 'payload-codec-keys'), () => `local-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}\n`).trim();
+}

@@ -13,6 +13,11 @@ import { createDataSource, runMigrations } from '../db/data-source';
 
 const AUDIT_TABLE = 'audit_log';
 
+/** The runtime role abono's own PostgreSQL servers create (npm start's embedded one, the cluster's). */
+export const RUNTIME_ROLE = 'abono_app';
+/** The fixed password data folders made before the passwords were random still have. */
+export const LEGACY_PASSWORD = 'abono';
+
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The role a connection URL logs in as. */
@@ -59,7 +64,7 @@ export function embeddedPasswords(dataDir: string): EmbeddedPasswords {
   return JSON.parse(secretFile(path.join(dataDir, 'postgres-passwords.json'), made)) as EmbeddedPasswords;
 }
 
-/** The embedded server's runtime role (created by the owner, its password set from the file). */
+/** The server's runtime role (created by the owner, its password set from the file). */
 export async function ensureRuntimeLogin(ownerUrl: string, runtimeRole: string, password: string): Promise<void> {
   const owner = new Client({ connectionString: ownerUrl });
   await owner.connect();
@@ -82,5 +87,21 @@ export async function migrateAsOwner(ownerUrl: string, runtimeUrl: string): Prom
     return ran;
   } finally {
     await owner.destroy();
+  }
+}
+
+/** Logs in with the old fixed password, if it still works, and sets the random one. */
+export async function replaceLegacyPassword(legacyUrl: string, password: string): Promise<void> {
+  const c = new Client({ connectionString: legacyUrl });
+  try {
+    await c.connect();
+  } catch {
+    return; // already replaced
+  }
+  try {
+    const literal = (await c.query(`SELECT quote_literal($1) AS l`, [password])).rows[0].l as string;
+    await c.query(`ALTER ROLE ${quoteIdent(roleOf(legacyUrl))} PASSWORD ${literal}`);
+  } finally {
+    await c.end();
   }
 }

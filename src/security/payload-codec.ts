@@ -6,11 +6,9 @@
  * them. A payload that is not encrypted (recorded before the codec) passes through unchanged.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { secretFile } from './secret-file';
-import { type CodecKey, parseCodecKeys } from './codec-keys';
+import { type CodecKey, localCodecKeySetting, parseCodecKeys } from './codec-keys';
 
 export { type CodecKey, parseCodecKeys };
 
@@ -68,5 +66,5 @@ export function dataConverterFor(keys: CodecKey[] | undefined) {
  * kept in the data folder (mode 0600), so the local UI's histories are encrypted too.
  */
 export function embeddedCodecKeys(dataDir: string): CodecKey[] {
-  return parseCodecKeys(secretFile(path.join(dataDir, 'payload-codec-keys'), () => `local-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}\n`));
+  return parseCodecKeys(localCodecKeySetting(dataDir));
 }
