@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 import { createLogger } from './logger';
 import { startDevServer } from './temporal/dev-server';
 import { installRuntime } from './worker/worker';
+import { embeddedCodecKeys } from './security/payload-codec';
 
 async function main() {
   let config;
@@ -39,15 +40,19 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   let databaseUrl = config.database.url;
+  let ownerDatabaseUrl = config.database.ownerUrl;
   if (!databaseUrl) {
     const pg = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, say);
     stops.push(pg.stop);
     databaseUrl = pg.url;
+    ownerDatabaseUrl = pg.ownerUrl; // Security: migrations as the owner, abono as the runtime role
   }
 
   let temporalAddress = config.temporal.address;
   let temporalUiUrl = config.temporal.uiUrl;
   if (!temporalAddress) {
+    // Security: the embedded Temporal's payloads are encrypted too (a key kept in the data folder).
+    config.temporal.codecKeys ??= embeddedCodecKeys(config.dataDir);
     const dev = await startDevServer({
       cliPath: config.temporal.cliPath,
       dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
@@ -62,7 +67,7 @@ async function main() {
     temporalUiUrl ??= dev.uiUrl;
   }
 
-  const abono = await startAbono({ config, log, databaseUrl, temporalAddress, temporalUiUrl });
+  const abono = await startAbono({ config, log, databaseUrl, ownerDatabaseUrl, temporalAddress, temporalUiUrl });
   stops.push(abono.stop);
   if (stopping) return;
 

@@ -20,6 +20,9 @@ import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
 import { paymentBatchRoutes, paymentFileUpload } from './routes/payment-batches';
 import type { PaymentBatchDeps } from '../client/payment-batches';
+import { scrubbedRequest } from './log-scrubbing';
+import { lowerCaseBodyIds, lowerCaseUrlIds } from './uuid-case';
+import { codecRoutes, type CodecServerOptions } from './codec-server';
 
 export interface ApiContext {
   ds: DataSource;
@@ -28,9 +31,11 @@ export interface ApiContext {
   timeZone: string;
   payments: PaymentDeps;
   /** Rate limits, CORS, proxy trust (defaults when absent); see src/api/security.ts. */
-  security?: SecurityOptions & { apiKeyCacheMs?: number };
+  security?: SecurityOptions & { apiKeyCacheMs?: number; metricsToken?: string };
   recalculations: RecalculationDeps;
   paymentBatches: PaymentBatchDeps;
+  /** POST /codec/decode and /codec/encode for the Temporal UI (src/api/codec-server.ts). */
+  codec?: CodecServerOptions;
 }
 
 /** How long /ready waits for PostgreSQL and for Temporal. */
@@ -57,13 +62,18 @@ export function createApp(ctx: ApiContext) {
       customProps: logIdsOf,
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
       // The answer's status is what an operator needs; its headers are the same security headers on every line.
-      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+      // Security: credentials sent anywhere in a request are scrubbed from its line (src/api/log-scrubbing.ts).
+      serializers: { req: scrubbedRequest, res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
     }),
   );
   app.use(httpMetrics());
-  applySecurity(app, ctx.security);
+  applySecurity(app, ctx.ds, ctx.security);
   if (ctx.security?.apiKeyCacheMs !== undefined) configureApiKeyCache(ctx.ds, { ttlMs: ctx.security.apiKeyCacheMs });
+  // Security: the Temporal UI's codec endpoint, before the API's JSON limit (src/api/codec-server.ts).
+  if (ctx.codec) app.use(codecRoutes(ctx.ds, ctx.codec));
+  app.use(lowerCaseUrlIds); // Security: ids in one form (src/api/uuid-case.ts)
   app.use(express.json({ limit: '16kb', strict: true }));
+  app.use(lowerCaseBodyIds);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

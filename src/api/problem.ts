@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { DomainError } from '../domain';
 import { ConflictError, NotFoundError, UnavailableError } from '../errors';
 import type { Logger } from '../logger';
+import { scrubUrl } from './log-scrubbing';
 
 export interface FieldProblem {
   field: string;
@@ -105,7 +106,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.setHeader('Retry-After', '5');
       return sendProblem(res, { status: 503, code: 'DATABASE_UNAVAILABLE', title: 'Service unavailable', detail: 'the database is unreachable; nothing was recorded' });
     }
-    log.error({ err, path: req.path }, 'unhandled error');
+    log.error({ err, path: scrubUrl(req.path) }, 'unhandled error');
     return sendProblem(res, { status: 500, code: 'INTERNAL', title: 'Internal error', detail: 'an unexpected error occurred; it has been logged' });
   };
 }

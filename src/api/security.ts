@@ -1,16 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Express, NextFunction, Request, Response } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
-import { rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import type { DataSource } from 'typeorm';
+import { type RateLimits, roleRateLimits } from './rate-limits';
 import { sendProblem } from './problem';
 
 /** The API's protections (README: Security); the values come from the configuration. */
 export interface SecurityOptions {
-  /** Requests per window, per API key and per client address; 0 turns the limit off. */
-  rateLimitPerWindow: number;
+  /** Requests per window: per API key by its role, per client address without a valid key (src/api/rate-limits.ts). */
+  rateLimits: RateLimits;
   rateLimitWindowMs: number;
   /** Origins CORS allows; empty = no CORS headers at all (browsers on other origins are refused). */
   corsOrigins: string[];
@@ -18,7 +18,12 @@ export interface SecurityOptions {
   trustProxy: boolean | number | string;
 }
 
-export const defaultSecurity: SecurityOptions = { rateLimitPerWindow: 600, rateLimitWindowMs: 60_000, corsOrigins: [], trustProxy: false };
+export const defaultSecurity: SecurityOptions = {
+  rateLimits: { admin: 200, operator: 200, viewer: 50, anonymous: 10 },
+  rateLimitWindowMs: 1000,
+  corsOrigins: [],
+  trustProxy: false,
+};
 
 // Headers whose meaning is ambiguous when sent twice: a request carrying two is refused, not guessed.
 const SINGLE_HEADERS = new Set(['authorization', 'content-type', 'content-length', 'transfer-encoding', 'idempotency-key', 'host']);
@@ -36,21 +41,11 @@ function refuseDuplicateHeaders(req: Request, res: Response, next: NextFunction)
   next();
 }
 
-const bearerOf = (req: Request): string | undefined => /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-
-function rateLimited(req: Request, res: Response, info: RateLimitInfo | undefined, what: string) {
-  const resetMs = info?.resetTime ? info.resetTime.getTime() - Date.now() : 1000;
-  res.setHeader('Retry-After', String(Math.max(1, Math.ceil(resetMs / 1000))));
-  sendProblem(res, { status: 429, code: 'RATE_LIMITED', title: 'Too many requests', detail: `too many requests from this ${what}; retry after the Retry-After header's seconds` });
-}
-
 /**
  * Security headers (helmet), CORS only for configured origins, duplicate-header refusal, and the
- * rate limits on /v1: one counter per client address and one per presented API key. Counters live
- * in this process's memory: with several API processes each counts on its own (the effective limit
- * is the sum), unless a shared store is plugged in.
+ * rate limits on /v1 (src/api/rate-limits.ts: per key by role, per address without a valid key).
  */
-export function applySecurity(app: Express, opts: SecurityOptions = defaultSecurity): void {
+export function applySecurity(app: Express, ds: DataSource, opts: SecurityOptions = defaultSecurity): void {
   app.set('trust proxy', opts.trustProxy);
   app.use(helmet());
   if (opts.corsOrigins.length > 0) {
@@ -65,27 +60,8 @@ export function applySecurity(app: Express, opts: SecurityOptions = defaultSecur
     );
   }
   app.use(refuseDuplicateHeaders);
-  if (opts.rateLimitPerWindow > 0) {
-    const common = { windowMs: opts.rateLimitWindowMs, limit: opts.rateLimitPerWindow, standardHeaders: 'draft-8' as const, legacyHeaders: false };
-    app.use(
-      '/v1',
-      rateLimit({
-        ...common,
-        identifier: 'address',
-        requestPropertyName: 'rateLimitAddress',
-        handler: (req, res) => rateLimited(req, res, (req as Request & { rateLimitAddress?: RateLimitInfo }).rateLimitAddress, 'address'),
-      }),
-      rateLimit({
-        ...common,
-        identifier: 'key',
-        requestPropertyName: 'rateLimitKey',
-        skip: (req) => bearerOf(req) === undefined,
-        // The key's hash, never the key, is the counter's name; the address limit still applies.
-        keyGenerator: (req) => `key:${createHash('sha256').update(bearerOf(req) ?? '').digest('hex')}`,
-        handler: (req, res) => rateLimited(req, res, (req as Request & { rateLimitKey?: RateLimitInfo }).rateLimitKey, 'API key'),
-      }),
-    );
-  }
+  // Security: limits by role per key, per address without a valid key (src/api/rate-limits.ts).
+  app.use('/v1', roleRateLimits(ds, opts.rateLimits, opts.rateLimitWindowMs));
 }
 
 /**

@@ -10,6 +10,8 @@
 // configuration. Every error is one line on stderr.
 import fs from 'node:fs';
 import { runMigrations } from '../db/data-source';
+import { loadConfig } from '../config';
+import { migrateAsOwner } from '../security/db-roles';
 import { describeVerification, verifyAuditChain } from '../db/audit-chain';
 import { CliError, Parsed, UUID, UsageError, allowOnly, firstLine, noExtraArgs, out, parse, withDatabase } from './common';
 import { keysCommand, ROLES } from './keys';
@@ -37,13 +39,18 @@ commands:
 
 environment:
   DATABASE_URL   postgres://user:password@host:5432/database (migrate, keys)
+  DATABASE_OWNER_URL  the schema owner's connection: migrate runs as it, then grants DATABASE_URL's role
   ABONO_API_URL  the API (recalc, verification; default http://127.0.0.1:3000)
   ABONO_API_KEY  an admin API key (recalc), any key (verification)`;
 
 async function migrate(p: Parsed, rest: string[]) {
   allowOnly(p, 'migrate', []);
   noExtraArgs(rest, 'migrate');
-  const ran = await withDatabase(runMigrations);
+  // With DATABASE_OWNER_URL as abono's start does: migrations as the owner, then the runtime role's grants.
+  const ran = await withDatabase((ds) => {
+    const { url, ownerUrl } = loadConfig().database; // already checked by withDatabase
+    return ownerUrl ? migrateAsOwner(ownerUrl, url!) : runMigrations(ds);
+  });
   if (ran.length === 0) out('no pending migrations: the database is up to date');
   else for (const name of ran) out(`applied ${name}`);
 }

@@ -9,6 +9,7 @@ import { findKey, forgetUnusedKey, paymentIdForKey, recordKey, requestHash } fro
 
 export { paymentIdForKey };
 import { paymentStatusOf } from '../db/payments';
+import { recordStart } from '../db/recorded-starts';
 import { ConflictError, NotFoundError, UnavailableError } from '../errors';
 import { loadPayment, PaymentView } from '../queries/payment-views';
 import { rethrowUnavailable, TemporalUi, withinBudget } from './temporal';
@@ -160,12 +161,15 @@ export async function reversePayment(deps: PaymentDeps, paymentId: string, reaso
   const payment = await paymentStatusOf(deps.ds, paymentId);
   const refusal = reversalRefusal(paymentId, payment?.status);
   if (refusal) throw refusal.code === 'PAYMENT_NOT_FOUND' ? new NotFoundError(refusal.code, refusal.detail) : new ConflictError(refusal.code, refusal.detail);
+  const request = { paymentId, reason, actor };
+  // Security: recorded before the start; the workflow runs only a recorded request.
+  await recordStart(deps.ds, reversalWorkflowId(paymentId), 'reversal', request);
   let handle;
   try {
     handle = await deps.client.workflow.start(reversalWorkflow, {
       workflowId: reversalWorkflowId(paymentId),
       taskQueue: deps.taskQueue,
-      args: [{ paymentId, reason, actor }],
+      args: [request],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: CreditId, value: payment!.credit_id },

@@ -9,6 +9,7 @@ import type { RecalculationInput } from '../workflows/types';
 import type { TemporalUi } from './temporal';
 import { findRun } from '../db/recalculation-runs';
 import { ConflictError, NotFoundError } from '../errors';
+import { recordStart } from '../db/recorded-starts';
 
 export interface RecalculationDeps extends TemporalUi {
   ds: DataSource;
@@ -40,10 +41,13 @@ function inputOf(deps: Pick<RecalculationDeps, 'defaults'>, req: StartRecalculat
 /** Starts a batch; its id is its workflow id. */
 export async function startRecalculation(deps: RecalculationDeps, req: StartRecalculation, startedBy: string | null): Promise<string> {
   const id = `recalculation-${randomUUID()}`;
+  const input = inputOf(deps, req, startedBy);
+  // Security: recorded before the start; the workflow runs only a recorded request.
+  await recordStart(deps.ds, id, 'recalculation', input);
   await deps.client.workflow.start(recalculationWorkflow, {
     workflowId: id,
     taskQueue: deps.taskQueue,
-    args: [inputOf(deps, req, startedBy)],
+    args: [input],
     typedSearchAttributes: [
       { key: OperationKind, value: 'recalculation' },
       { key: OperationStatus, value: 'RUNNING' },
@@ -71,15 +75,24 @@ export async function decideRecalculation(deps: RecalculationDeps, id: string, a
 }
 
 /** One recurring batch: its schedule id, cron and scope. */
-interface BatchSchedule {
+export interface BatchSchedule {
   id: string;
   enabled: boolean;
   cron: string;
   scope: RecalculationScope;
 }
 
+/** What a schedule starts; recorded as the schedule's request (db/recorded-starts.ts). */
+export function scheduledInput(config: Config, b: BatchSchedule): RecalculationInput {
+  const r = config.recalculation;
+  return { mode: r.scheduleMode, scope: b.scope, fullEveryDays: r.fullEveryDays, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
+}
+
+/** The workflow id prefix of a schedule's runs (Temporal appends the start time). */
+export const scheduledWorkflowId = (b: BatchSchedule) => `recalculation-${b.id}`;
+
 /** The nightly batch (INCREMENTAL by default) and the weekly FULL one. */
-function batchSchedules(config: Config): BatchSchedule[] {
+export function batchSchedules(config: Config): BatchSchedule[] {
   const r = config.recalculation;
   return [
     { id: r.scheduleId, enabled: r.scheduleEnabled, cron: r.scheduleCron, scope: r.scheduleScope },
@@ -111,12 +124,12 @@ async function ensureSchedule(client: Client, config: Config, b: BatchSchedule):
       throw err;
     }
   }
-  const input: RecalculationInput = { mode: r.scheduleMode, scope: b.scope, fullEveryDays: r.fullEveryDays, chunkSize: r.chunkSize, parallelism: r.parallelism, startedBy: 'schedule' };
+  const input = scheduledInput(config, b);
   const spec = { cronExpressions: [b.cron], timezone: r.scheduleTimeZone };
   const action = {
     type: 'startWorkflow' as const,
     workflowType: recalculationWorkflow,
-    workflowId: `recalculation-${b.id}`,
+    workflowId: scheduledWorkflowId(b),
     taskQueue: config.temporal.batchTaskQueue,
     args: [input] as [RecalculationInput],
     typedSearchAttributes: [

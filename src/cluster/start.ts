@@ -9,10 +9,18 @@ import type { ManagedChild } from './child';
 import { PROJECT_ROOT } from './paths';
 import { choosePort, portFree } from './ports';
 import { ensureDatabases, startOwnPostgres } from './postgres';
+import { localCodecKeySetting } from '../security/codec-keys';
 import { setUpTemporalSchemas, temporalPorts, temporalServerProcess, temporalUiProcess } from './temporal';
 import type { Cluster, ClusterOptions } from './topology';
 
 const NAMESPACE = 'default';
+
+interface DatabaseRoles {
+  /** What abono's processes connect as. */
+  runtimeUrl?: string;
+  /** The schema owner: the first API migrates as it. */
+  ownerUrl?: string;
+}
 
 /** Stops each group in turn, the members of a group together; errors are logged, not thrown. */
 async function stopInOrder(groups: ManagedChild[][], log: (line: string) => void): Promise<void> {
@@ -31,6 +39,8 @@ export async function startClusterProcesses(opts: ClusterOptions): Promise<Clust
 
     let databaseUrl = opts.databaseUrl;
     let postgres: ManagedChild | undefined;
+    // Security: with the cluster's own PostgreSQL, abono's processes connect as the runtime role (README: Security).
+    let roles: DatabaseRoles = { runtimeUrl: databaseUrl, ownerUrl: process.env.DATABASE_OWNER_URL || undefined };
     if (databaseUrl) {
       await ensureDatabases(databaseUrl, [new URL(databaseUrl).pathname.slice(1)]);
     } else {
@@ -38,6 +48,7 @@ export async function startClusterProcesses(opts: ClusterOptions): Promise<Clust
       postgres = own.process;
       started.push([postgres]);
       databaseUrl = own.url;
+      roles = { runtimeUrl: own.runtimeUrl, ownerUrl: own.url };
     }
 
     await setUpTemporalSchemas(binaries.sqlTool, databaseUrl, log);
@@ -63,7 +74,9 @@ export async function startClusterProcesses(opts: ClusterOptions): Promise<Clust
       // Four abono processes beside Temporal's pools on one PostgreSQL (README: Running it like production).
       DATABASE_POOL_SIZE: '10',
       ...opts.env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: roles.runtimeUrl ?? databaseUrl,
+      // Security: every process must read the others' payloads, so all share one key set (README: Security).
+      PAYLOAD_CODEC_KEYS: opts.env?.PAYLOAD_CODEC_KEYS ?? (process.env.PAYLOAD_CODEC_KEYS || localCodecKeySetting(dataDir)),
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: NAMESPACE,
       ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
@@ -73,9 +86,12 @@ export async function startClusterProcesses(opts: ClusterOptions): Promise<Clust
     for (const port of apiPorts) if (!(await portFree(port))) throw new Error(`API: port ${port} is in use`);
 
     let adminKey: string | undefined;
-    const apis = apiPorts.map((port, i) => apiProcess({ index: i + 1, port, env, logDir, log, onAdminKey: (key) => (adminKey ??= key) }));
+    // Only the first API migrates (as the owner, then grants the runtime role); the others never hold the owner's password.
+    const { DATABASE_OWNER_URL: _owner, ...runtimeEnv } = env;
+    const ownerEnv = roles.ownerUrl ? { ...runtimeEnv, DATABASE_OWNER_URL: roles.ownerUrl } : runtimeEnv;
+    const apis = apiPorts.map((port, i) => apiProcess({ index: i + 1, port, env: i === 0 ? ownerEnv : runtimeEnv, logDir, log, onAdminKey: (key) => (adminKey ??= key) }));
     const workers: ManagedChild[] = [];
-    for (let i = 0; i < opts.workerCount; i++) workers.push(workerProcess({ index: i + 1, metricsPort: await freePort(), env, logDir, log }));
+    for (let i = 0; i < opts.workerCount; i++) workers.push(workerProcess({ index: i + 1, metricsPort: await freePort(), env: runtimeEnv, logDir, log }));
     const abono = [...apis, ...workers];
     started.push(abono);
     const [first, ...rest] = abono;

@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RECALCULATION_MODES, RECALCULATION_SCOPES, RecalculationMode, RecalculationScope } from '../domain/status';
+import { type CodecKey, parseCodecKeys } from '../security/codec-keys';
+import { loadTemporalTls, type TemporalTls } from '../security/temporal-tls';
 
 /**
  * Every setting abono reads, in one typed place. Read from the environment and
@@ -48,9 +50,16 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone such as America/Mexico_City'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  // Security (README: Security): the schema owner's connection; migrations run as it, abono as DATABASE_URL's (runtime) role.
+  DATABASE_OWNER_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: hostPort.optional(),
+  // Security (README: Security): mTLS to Temporal; files, read and checked at start.
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_BATCH_TASK_QUEUE: z.string().min(1).optional(),
@@ -81,8 +90,13 @@ const schema = z.object({
   PAYMENT_FILE_CHUNK_LINES: z.coerce.number().int().min(1).max(50_000).default(2000),
   PAYMENT_FILE_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  // Per role (per key) and per address without a valid key, in requests a second; 0 = not limited. RATE_LIMIT_PER_MINUTE, when set, is one limit per window for all.
+  RATE_LIMIT_ADMIN_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  RATE_LIMIT_OPERATOR_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  RATE_LIMIT_VIEWER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  RATE_LIMIT_ANONYMOUS_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(10),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   CORS_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
@@ -91,11 +105,30 @@ const schema = z.object({
   TRUST_PROXY: z.string().optional(),
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // Security (README: Security): Temporal payload encryption keys, `id:base64,…` (first encrypts); origins allowed to call /codec/* (default: the Temporal UI's).
+  PAYLOAD_CODEC_KEYS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseCodecKeys(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .optional(),
   RUN_WORKER: bool.default(true),
   RUN_API: bool.default(true),
   // Observability (README: Operations): the SDK core's Prometheus port (0 = a free one, off = none); the worker process's /metrics port.
   TEMPORAL_SDK_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { error: 'must be a port (0 = a free one) or off' }).default(0),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Security (README: Security): where the metrics listener with the business figures binds; the token that adds them to the API port's /metrics.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -106,7 +139,7 @@ export interface Config {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   timeZone: string;
-  database: { url?: string; poolSize: number; embeddedPort: number };
+  database: { url?: string; ownerUrl?: string; poolSize: number; embeddedPort: number };
   temporal: {
     address?: string;
     namespace: string;
@@ -118,6 +151,12 @@ export interface Config {
     devPort: number;
     uiPort: number;
     uiUrl?: string;
+    /** mTLS to Temporal (src/security/temporal-tls.ts); undefined = a plain connection. */
+    tls?: TemporalTls;
+    /** Payload encryption keys (first encrypts, all decrypt); none = payloads in clear. */
+    codecKeys?: CodecKey[];
+    /** Origins allowed to call /codec/decode and /codec/encode (the Temporal UI); default its URL. */
+    codecCorsOrigins?: string[];
   };
   payments: { waitMs: number };
   recalculation: {
@@ -139,8 +178,8 @@ export interface Config {
   alertWebhookUrl?: string;
   paymentFiles: { maxLines: number; maxBytes: number; chunkLines: number; parallelism: number };
   security: {
-    /** Requests per window, per API key and per client address; 0 turns the limit off. */
-    rateLimitPerWindow: number;
+    /** Requests per window: per API key by its role; per client address without a valid key (0: not limited). */
+    rateLimits: { admin: number; operator: number; viewer: number; anonymous: number };
     rateLimitWindowMs: number;
     /** Origins allowed by CORS; none (the default) sends no CORS headers at all. */
     corsOrigins: string[];
@@ -150,11 +189,13 @@ export interface Config {
     apiKeyCacheMs: number;
     /** PostgreSQL statement_timeout for every connection; 0 = none. */
     statementTimeoutMs: number;
+    /** Bearer token that adds the business figures to the API port's /metrics (src/observability/metrics-exposure.ts). */
+    metricsToken?: string;
   };
   adminApiKey?: string;
   runWorker: boolean;
   runApi: boolean;
-  observability: { sdkMetricsPort: number | 'off'; metricsPort?: number };
+  observability: { sdkMetricsPort: number | 'off'; metricsPort?: number; metricsHost: string };
 }
 
 export class ConfigError extends Error {
@@ -171,13 +212,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  let tls: TemporalTls | undefined;
+  try {
+    tls = loadTemporalTls({ certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY, caPath: e.TEMPORAL_TLS_CA, serverName: e.TEMPORAL_TLS_SERVER_NAME });
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
   return {
     env: e.NODE_ENV,
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     timeZone: e.TIME_ZONE,
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
+    database: { url: e.DATABASE_URL, ownerUrl: e.DATABASE_OWNER_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -188,6 +235,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL,
+      tls,
+      codecKeys: e.PAYLOAD_CODEC_KEYS,
+      codecCorsOrigins: e.CODEC_CORS_ORIGINS,
     },
     payments: { waitMs: e.PAYMENT_WAIT_MS },
     recalculation: {
@@ -206,17 +256,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     paymentFiles: { maxLines: e.PAYMENT_FILE_MAX_LINES, maxBytes: e.PAYMENT_FILE_MAX_BYTES, chunkLines: e.PAYMENT_FILE_CHUNK_LINES, parallelism: e.PAYMENT_FILE_PARALLELISM },
     security: {
-      rateLimitPerWindow: e.RATE_LIMIT_PER_MINUTE,
+      rateLimits: rateLimitsOf(e),
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       corsOrigins: e.CORS_ORIGINS ?? [],
       trustProxy: parseTrustProxy(e.TRUST_PROXY),
       apiKeyCacheMs: e.API_KEY_CACHE_MS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      metricsToken: e.METRICS_TOKEN,
     },
     adminApiKey: e.ADMIN_API_KEY,
     runWorker: e.RUN_WORKER,
     runApi: e.RUN_API,
-    observability: { sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT, metricsPort: e.METRICS_PORT },
+    observability: { sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST },
   };
 }
 
@@ -226,4 +277,19 @@ function parseTrustProxy(v: string | undefined): boolean | number | string {
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
   return v;
+}
+
+/** The per-second settings as counts per window; RATE_LIMIT_PER_MINUTE, when set, is one count for every class. */
+function rateLimitsOf(e: Env): Config['security']['rateLimits'] {
+  const perWindow = (perSecond: number) => (perSecond === 0 ? 0 : Math.max(1, Math.round((perSecond * e.RATE_LIMIT_WINDOW_MS) / 1000)));
+  if (e.RATE_LIMIT_PER_MINUTE !== undefined) {
+    const all = e.RATE_LIMIT_PER_MINUTE;
+    return { admin: all, operator: all, viewer: all, anonymous: all };
+  }
+  return {
+    admin: perWindow(e.RATE_LIMIT_ADMIN_PER_SECOND),
+    operator: perWindow(e.RATE_LIMIT_OPERATOR_PER_SECOND),
+    viewer: perWindow(e.RATE_LIMIT_VIEWER_PER_SECOND),
+    anonymous: perWindow(e.RATE_LIMIT_ANONYMOUS_PER_SECOND),
+  };
 }

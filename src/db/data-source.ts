@@ -8,11 +8,23 @@ import { InitialSchema1732000000000 } from './migrations/1732000000000-InitialSc
 import { AuditChain1732000000001 } from './migrations/1732000000001-AuditChain';
 import { ReportFigures1732000000002 } from './migrations/1732000000002-ReportFigures';
 import { Recalculation1732000000003 } from './migrations/1732000000003-Recalculation';
+import { RecordedStarts1732000000004 } from './migrations/1732000000004-RecordedStarts';
+import { ApiKeyChanges1732000000005 } from './migrations/1732000000005-ApiKeyChanges';
 import { VerificationMarks1732000000018 } from './migrations/1732000000018-VerificationMarks';
 import { CreditExternalId1732000016000 } from './migrations/1732000016000-CreditExternalId';
 import { PaymentBatches1732000016001 } from './migrations/1732000016001-PaymentBatches';
 
-export const migrations = [InitialSchema1732000000000, AuditChain1732000000001, ReportFigures1732000000002, Recalculation1732000000003, VerificationMarks1732000000018, CreditExternalId1732000016000, PaymentBatches1732000016001];
+export const migrations = [
+  InitialSchema1732000000000,
+  AuditChain1732000000001,
+  ReportFigures1732000000002,
+  Recalculation1732000000003,
+  RecordedStarts1732000000004,
+  ApiKeyChanges1732000000005,
+  VerificationMarks1732000000018,
+  CreditExternalId1732000016000,
+  PaymentBatches1732000016001,
+];
 
 /** Default PostgreSQL statement_timeout of every pooled connection (DATABASE_STATEMENT_TIMEOUT_MS). */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;

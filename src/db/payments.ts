@@ -5,6 +5,8 @@ import { appendAudit } from './audit';
 import { findCredit, loadSchedule } from './credits';
 import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, rebuildFromLedger } from './ledger';
 import { stateOf } from './rows';
+import { isRecordedPayment } from './recorded-starts';
+import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
 
 /**
  * The one writer of payment rows: a payment's life from PENDING (or REJECTED) to APPLIED, FAILED or REVERSED,
@@ -33,6 +35,8 @@ export function refusalOf(err: unknown): Refusal | undefined {
 
 /** Read-only: would the domain accept this payment now (`today` in the lender's calendar)? */
 export async function validatePayment(ds: DataSource, req: PaymentRequest, today: string): Promise<Verdict> {
+  // Security: only the request the API recorded may move money (db/recorded-starts.ts).
+  if (!(await isRecordedPayment(ds, req))) return { ok: false, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } };
   const credit = await findCredit(ds, req.creditId);
   if (!credit) return { ok: false, refusal: { code: 'CREDIT_NOT_FOUND', detail: `credit ${req.creditId} does not exist`, field: 'creditId' } };
   try {

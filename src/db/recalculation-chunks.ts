@@ -6,6 +6,7 @@ import { checkChunk } from './chunk-check';
 import { checkCredit } from './credit-drift';
 import { loadBook, lockCredit, rebuildFromLedger } from './ledger';
 import { recordProven } from './verification-marks';
+import { batchStarter } from './recalculation-runs';
 
 
 export interface ChunkCounts {
@@ -46,7 +47,7 @@ export async function planChunks(ds: DataSource, after: string, chunkSize: numbe
  * Corrects one credit from its ledger under its row lock. The drift is checked again under
  * the lock: a credit that a payment changed correctly since the scan is left alone.
  */
-export async function correctCredit(ds: DataSource, creditId: string, ctx: { runId: string; actor: string | null; approvedBy?: string | null }): Promise<{ corrected: boolean; drift: StateDrift[]; before?: CreditState; after?: CreditState }> {
+export async function correctCredit(ds: DataSource, creditId: string, ctx: { runId: string; actor: string | null; approvedBy?: string | null; startedBy?: string | null }): Promise<{ corrected: boolean; drift: StateDrift[]; before?: CreditState; after?: CreditState }> {
   return ds.transaction(async (m) => {
     // Short lock wait: a payment holding this credit wins; the batch retries the chunk later.
     await m.query(`SET LOCAL lock_timeout = '2s'`);
@@ -62,7 +63,7 @@ export async function correctCredit(ds: DataSource, creditId: string, ctx: { run
       creditId,
       actor: ctx.actor,
       dedupeKey: `recalculation:${ctx.runId}:${creditId}`,
-      details: { runId: ctx.runId, approvedBy: ctx.approvedBy ?? null, drift, before: stateJson(before), after: stateJson(after) },
+      details: { runId: ctx.runId, ...(ctx.startedBy !== undefined ? { startedBy: ctx.startedBy } : {}), approvedBy: ctx.approvedBy ?? null, drift, before: stateJson(before), after: stateJson(after) },
     });
     await m.query(
       `UPDATE recalculation_findings SET status = 'CORRECTED', before_state = $3, after_state = $4, corrected_at = now() WHERE run_id = $1 AND credit_id = $2`,
@@ -132,9 +133,11 @@ export async function applyApprovedCorrections(ds: DataSource, args: { runId: st
     [args.runId, args.after, args.limit],
   );
   const out = { corrected: 0, errors: 0, last: args.after, done: findings.length < args.limit };
+  // Four eyes: each correction's audit entry names the maker as well as the checker.
+  const startedBy = findings.length ? ((await batchStarter(ds, args.runId)) ?? null) : null;
   for (const f of findings) {
     try {
-      const r = await correctCredit(ds, f.credit_id, { runId: args.runId, actor: args.approvedBy, approvedBy: args.approvedBy });
+      const r = await correctCredit(ds, f.credit_id, { runId: args.runId, actor: args.approvedBy, approvedBy: args.approvedBy, startedBy });
       if (r.corrected) out.corrected += 1;
       else await ds.query(`UPDATE recalculation_findings SET status = 'ALREADY_CONSISTENT' WHERE run_id = $1 AND credit_id = $2`, [args.runId, f.credit_id]);
     } catch (err) {

@@ -1,6 +1,8 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { FIRST_ID, RecalculationMode, RecalculationScope } from '../domain';
 import type { ChunkCounts } from './recalculation-chunks';
+import { appendAudit } from './audit';
+import { isSameKey } from '../security/four-eyes';
 
 /**
  * The recalculation_runs rows: a batch's mode, status, totals and decision, one writer per step of the
@@ -34,12 +36,34 @@ export async function updateRunStatus(ds: DataSource, args: { runId: string; sta
   ]);
 }
 
+/** The decision and its audit entry, which names both keys: the maker (startedBy) and the checker (decidedBy, the actor). */
 export async function recordDecision(ds: DataSource, args: { runId: string; approved: boolean; decidedBy: string }): Promise<void> {
-  await ds.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
-    args.runId,
-    args.decidedBy,
-    args.approved ? 'APPLYING' : 'REJECTED',
-  ]);
+  await ds.transaction(async (m) => {
+    await m.query(`UPDATE recalculation_runs SET approved_by = $2, decided_at = coalesce(decided_at, now()), status = $3 WHERE id = $1`, [
+      args.runId,
+      args.decidedBy,
+      args.approved ? 'APPLYING' : 'REJECTED',
+    ]);
+    const startedBy = await batchStarter(m, args.runId);
+    await appendAudit(m, {
+      action: 'recalculation.decided',
+      actor: args.decidedBy,
+      workflowId: args.runId,
+      dedupeKey: `recalculation:${args.runId}:decided`,
+      details: { runId: args.runId, approved: args.approved, startedBy: startedBy ?? null, decidedBy: args.decidedBy },
+    });
+  });
+}
+
+/** Who started a batch (its recorded `started_by`), or undefined when unknown. */
+export async function batchStarter(q: DataSource | EntityManager, runId: string): Promise<string | null | undefined> {
+  const rows: Array<{ started_by: string | null }> = await q.query(`SELECT started_by FROM recalculation_runs WHERE id = $1`, [runId]);
+  return rows[0]?.started_by;
+}
+
+/** Four eyes, the API's check before it passes a decision on: the deciding key must not be the starting one. */
+export async function decidedBySameKey(ds: DataSource, runId: string, decidedBy: string): Promise<boolean> {
+  return isSameKey(await batchStarter(ds, runId), decidedBy);
 }
 
 export async function finishRun(ds: DataSource, summary: RecalculationSummary): Promise<void> {

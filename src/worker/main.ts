@@ -5,7 +5,7 @@ import { runSplitProcess } from '../split-process';
 
 runSplitProcess('worker', async (abono, config, log) => {
   // This process has no API: METRICS_PORT serves its own GET /metrics (its activities' counters and the SDK's).
-  if (config.observability.metricsPort) await startMetricsServer(config.http.host, config.observability.metricsPort);
+  if (config.observability.metricsPort) await startMetricsServer(config.observability.metricsHost, config.observability.metricsPort);
   // startedInMs: from the process's start to polling (module loading, migrations check, workflow bundle).
   const startedInMs = Math.round(process.uptime() * 1000);
   log.info({ temporalAddress: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, batchTaskQueue: config.temporal.batchTaskQueue, startedInMs }, 'worker running');

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import { ActivityDeps, createPaymentActivities } from '../activities/payment-activities';
 import { createRecalculationActivities } from '../activities/recalculation-activities';
 import { createPaymentBatchActivities } from '../activities/payment-batch-activities';
+import { createRecordedStartActivities } from '../activities/recorded-start-activities';
 import { instrumentActivities } from '../observability/activities';
 import { freePort, setSdkMetricsUrl } from '../observability/metrics';
 
@@ -78,7 +79,11 @@ export interface WorkerOptions extends ActivityDeps {
   batchTaskQueue: string;
   /** Tests only: wraps the activities before they are registered (fault injection). */
   wrapActivities?: <T extends ActivityMap>(activities: T) => T;
+  /** Security: the payload codec (src/security/payload-codec.ts); absent = payloads in clear. */
+  dataConverter?: WorkerDataConverter;
 }
+
+type WorkerDataConverter = Parameters<typeof Worker.create>[0]['dataConverter'];
 
 /** The process's two workers, one per task queue, each with its own slots: a ten-minute chunk never holds up a payment. */
 export interface Workers {
@@ -93,6 +98,7 @@ async function createWorker(opts: WorkerOptions, taskQueue: string, activities: 
     taskQueue,
     // Built at build time when there is one; bundled now (once per process) otherwise.
     workflowBundle: fs.existsSync(builtBundlePath) ? { codePath: builtBundlePath } : await workflowBundle(),
+    dataConverter: opts.dataConverter,
     activities: instrumentActivities(opts.wrapActivities ? opts.wrapActivities(activities) : activities, opts.log),
     // Let in-flight activities finish on shutdown; what does not finish is retried by Temporal.
     shutdownGraceTime: '10 seconds',
@@ -100,8 +106,10 @@ async function createWorker(opts: WorkerOptions, taskQueue: string, activities: 
 }
 
 export async function createWorkers(opts: WorkerOptions): Promise<Workers> {
+  // The recorded-start check runs as a local activity, so on the worker of each workflow that makes it.
+  const recordedStart = createRecordedStartActivities(opts);
   return {
-    payments: await createWorker(opts, opts.taskQueue, createPaymentActivities(opts)),
-    batches: await createWorker(opts, opts.batchTaskQueue, { ...createRecalculationActivities(opts), ...createPaymentBatchActivities(opts) }),
+    payments: await createWorker(opts, opts.taskQueue, { ...createPaymentActivities(opts), ...recordedStart }),
+    batches: await createWorker(opts, opts.batchTaskQueue, { ...createRecalculationActivities(opts), ...createPaymentBatchActivities(opts), ...recordedStart }),
   };
 }

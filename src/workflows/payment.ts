@@ -12,6 +12,7 @@ import {
 import type { PaymentActivities } from '../activities/payment-activities';
 import { OperationStatus } from '../temporal/search-attributes';
 import type { PaymentOutcome, PaymentRequest, Refusal } from './types';
+import { auditUnrecordedStart, UNRECORDED_REQUEST } from './recorded-start';
 
 // The database steps are short, so they run as local activities: the whole payment
 // usually completes inside one workflow task, and the API gets its answer in one round trip.
@@ -63,6 +64,13 @@ export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutco
   try {
     const verdict = await steps.validatePayment(req);
     timings.validated = Date.now() - started;
+    // Security: validation first checks the API's record of this request; a start nobody recorded
+    // (made on Temporal directly) moves no money and leaves no payment, only an audit entry.
+    if (!verdict.ok && verdict.refusal.code === UNRECORDED_REQUEST) {
+      await auditUnrecordedStart('payment', req);
+      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: verdict.refusal });
+      return outcome!;
+    }
     if (!verdict.ok) return await reject(verdict.refusal);
     stage = 'persisting';
     await steps.persistPayment(req, wf);

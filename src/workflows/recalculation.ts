@@ -12,6 +12,8 @@ import {
 } from '@temporalio/workflow';
 import type { RecalculationActivities } from '../activities/recalculation-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
+import { isSameKey, SAME_APPROVER, sameApproverDetail } from '../security/four-eyes';
+import { startIsRecorded } from './recorded-start';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
 import { FIRST_ID } from '../domain/keyset';
@@ -75,8 +77,10 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
       return { status: p.status };
     },
     {
-      validator: (_d: ReviewDecision) => {
+      validator: (d: ReviewDecision) => {
         if (p.phase !== 'AWAITING_APPROVAL' || decision) throw new Error(`this recalculation is not awaiting approval (it is ${p.status})`);
+        // Four eyes, also for decisions sent to Temporal directly.
+        if (isSameKey(input.startedBy, d.decidedBy)) throw new Error(`${SAME_APPROVER}: ${sameApproverDetail}`);
       },
     },
   );
@@ -94,6 +98,12 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
     }
   };
 
+  // Security: a start nobody recorded (made on Temporal directly) changes nothing.
+  if (!(await startIsRecorded('recalculation', input))) {
+    p.phase = 'DONE';
+    setStatus('REJECTED');
+    return p;
+  }
   if (!input.carried) {
     await db.beginRecalculation({ runId, mode: input.mode, creditIds: input.creditIds, startedBy: input.startedBy, ...(incremental ? { scope: input.scope } : {}) });
     // On the chunks' proxy: on a large book, never proven before, it walks every credit.

@@ -2,6 +2,7 @@ import { proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@tem
 import type { PaymentActivities } from '../activities/payment-activities';
 import { OperationStatus } from '../temporal/search-attributes';
 import type { ReversalOutcome, ReversalRequest } from './types';
+import { startIsRecorded, UNRECORDED_REQUEST, unrecordedDetail } from './recorded-start';
 
 const steps = proxyLocalActivities<PaymentActivities>({
   startToCloseTimeout: '10 seconds',
@@ -14,7 +15,9 @@ const steps = proxyLocalActivities<PaymentActivities>({
 export async function reversalWorkflow(req: ReversalRequest): Promise<ReversalOutcome> {
   const info = workflowInfo();
   const wf = { workflowId: info.workflowId, runId: info.runId };
-  const verdict = await steps.validateReversal(req);
+  // Security: a start nobody recorded (made on Temporal directly) moves no money.
+  const recorded = await startIsRecorded('reversal', req);
+  const verdict = recorded ? await steps.validateReversal(req) : { ok: false as const, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } };
   const done = verdict.ok ? await steps.reversePayment(req, wf) : verdict;
   const outcome: ReversalOutcome = done.ok
     ? { status: 'REVERSED', paymentId: req.paymentId }

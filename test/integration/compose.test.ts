@@ -36,12 +36,14 @@ const compose = YAML.parse(read('docker-compose.yml')) as { services: Record<str
 const services = compose.services;
 /** What `${VAR:?message}` (a variable the operator must set) becomes here. */
 const DUMMY = 'x'.repeat(40);
+/** Required variables with a format of their own: a valid sample. */
+const SAMPLES: Record<string, string> = { PAYLOAD_CODEC_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
 
 /** Compose's interpolation, as far as this file uses it: `$$`, `${V:?m}`, `${V?m}`, `${V:-d}`, `${V-d}`. */
 function interpolate(value: string): string {
   return value.replace(/\$\$|\$\{([A-Za-z_]\w*)(?:(:?[?-])([^}]*))?\}|\$([A-Za-z_]\w*)/g, (all, name, op, arg, bare) => {
     if (all === '$$') return '$';
-    if (op === ':?' || op === '?') return DUMMY;
+    if (op === ':?' || op === '?') return SAMPLES[name] ?? DUMMY;
     if (op === ':-' || op === '-') return arg;
     throw new Error(`${name ?? bare} is interpolated without a default or a required marker: ${all}`);
   });
@@ -125,7 +127,8 @@ describe('docker-compose.yml agrees with the app', () => {
   it('api and worker share the task queue, namespace, database and Temporal', () => {
     const api = environmentOf('api');
     const worker = environmentOf('worker');
-    for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'ADMIN_API_KEY', 'TIME_ZONE']) {
+    // The codec keys too: a payload one encrypts, the other must decrypt.
+    for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'ADMIN_API_KEY', 'TIME_ZONE', 'PAYLOAD_CODEC_KEYS']) {
       expect([k, worker[k]]).toEqual([k, api[k]]);
     }
   });
@@ -159,10 +162,12 @@ describe('docker-compose.yml agrees with the app', () => {
 
   it('TEMPORAL_ADDRESS points at the temporal service and its frontend port', () => {
     expect(portsOf('temporal').map((p) => p.target)).toContain('7233');
-    // Temporal and its UI are not public (DESIGN: trust boundary): published on this host only.
+    // Temporal and its UI are not public (DESIGN: trust boundary): published on this host only unless told otherwise.
     for (const name of ['temporal', 'temporal-ui']) {
-      for (const p of services[name].ports ?? []) expect([name, String(p)]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+      for (const p of services[name].ports ?? []) expect([name, interpolate(String(p))]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
     }
+    // The UI starts, resets and terminates nothing unless told to (README: Security).
+    expect(environmentOf('temporal-ui').TEMPORAL_DISABLE_WRITE_ACTIONS).toBe('true');
     for (const name of ['api', 'worker', 'temporal-ui', 'temporal-setup']) {
       const address = environmentOf(name).TEMPORAL_ADDRESS;
       expect([name, address]).toEqual([name, 'temporal:7233']);
@@ -186,19 +191,34 @@ describe('docker-compose.yml agrees with the app', () => {
     expect(script).toContain('update-schema --schema-name');
   });
 
-  it("DATABASE_URL is the postgres service, with its credentials, and a database the init SQL creates", () => {
+  it("DATABASE_URL is the postgres service's runtime role, DATABASE_OWNER_URL (the API's only) its owner, made at first start with the passwords given", () => {
     const pg = environmentOf('postgres');
+    const roles = read('deploy/postgres-roles.sh');
+    const mounts = (services.postgres.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+    // After the init SQL (which creates the database), in name order.
+    expect(mounts).toContainEqual('./deploy/postgres-roles.sh:/docker-entrypoint-initdb.d/20-abono-roles.sh:ro');
+    expect(fs.statSync(path.join(ROOT, 'deploy/postgres-roles.sh')).mode & 0o111).not.toBe(0);
+    const roleOf = (role: string, variable: string) => {
+      expect(roles).toContain(`CREATE ROLE ${role} LOGIN NOSUPERUSER`);
+      expect(roles).toContain(`${variable.includes('OWNER') ? 'owner' : 'runtime'}_password="$${variable}"`);
+      return { username: role, password: pg[variable] };
+    };
+    const runtime = roleOf('abono_app', 'ABONO_DB_RUNTIME_PASSWORD');
+    const owner = roleOf('abono', 'ABONO_DB_OWNER_PASSWORD');
+    expect(roles).toContain('ALTER DATABASE abono OWNER TO abono');
+    const ownerUrl = new URL(environmentOf('api').DATABASE_OWNER_URL);
+    expect([ownerUrl.hostname, decodeURIComponent(ownerUrl.username), decodeURIComponent(ownerUrl.password), ownerUrl.pathname]).toEqual(['postgres', owner.username, owner.password, '/abono']);
+    expect(environmentOf('worker').DATABASE_OWNER_URL).toBeUndefined();
     const initSql = read('deploy/postgres-init.sql');
     const created = [...initSql.matchAll(/^\s*CREATE DATABASE\s+"?([A-Za-z_][\w]*)"?/gim)].map((m) => m[1]);
-    const mounts = (services.postgres.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
     expect(mounts).toContainEqual(expect.stringMatching(/^\.\/deploy\/postgres-init\.sql:\/docker-entrypoint-initdb\.d\/[^:]+\.sql(:ro)?$/));
 
     for (const name of Object.keys(appServices)) {
       const url = new URL(environmentOf(name).DATABASE_URL);
       expect(url.hostname).toBe('postgres');
       expect(url.port || '5432').toBe('5432');
-      expect(decodeURIComponent(url.username)).toBe(pg.POSTGRES_USER);
-      expect(decodeURIComponent(url.password)).toBe(pg.POSTGRES_PASSWORD);
+      expect(decodeURIComponent(url.username)).toBe(runtime.username);
+      expect(decodeURIComponent(url.password)).toBe(runtime.password);
       const database = url.pathname.slice(1);
       expect(database).toBe('abono');
       expect(created).toContain(database);

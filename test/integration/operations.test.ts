@@ -19,8 +19,10 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return 0;
 }
 
+// The business figures need the metrics token (the public /metrics has process and HTTP figures only).
+const METRICS_TOKEN = 'operations-test-metrics-token-0123456789';
 const scrape = async (app: Pick<TestApp, 'url'>) => {
-  const res = await fetch(`${app.url}/metrics`);
+  const res = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   return res.text();
@@ -29,7 +31,7 @@ const scrape = async (app: Pick<TestApp, 'url'>) => {
 describe('GET /metrics', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ METRICS_TOKEN });
   });
   afterAll(async () => {
     await app?.stop();
@@ -101,7 +103,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts a compensation and the FAILED outcome', async () => {
-    const faulty = await startTestApp({}, ['apply']);
+    const faulty = await startTestApp({ METRICS_TOKEN }, ['apply']);
     try {
       const before = await scrape(faulty);
       const credit = await createCredit(faulty);

@@ -133,7 +133,9 @@ describe('reports: portfolio and collections, figures computed in SQL', () => {
   let quoted: any;
 
   beforeAll(async () => {
-    [app, small] = await Promise.all([startTestApp({ RUN_WORKER: 'false' }), startTestApp({ RUN_WORKER: 'false' })]);
+    // A viewer paging a report as fast as it answers (one row a page, hundreds of pages): the per-role limits have their own tests.
+    const unlimited = { RUN_WORKER: 'false', RATE_LIMIT_VIEWER_PER_SECOND: '0' };
+    [app, small] = await Promise.all([startTestApp(unlimited), startTestApp(unlimited)]);
     // ~1,000 credits of both schedule types, 1 to 24 instalments, 0 to 8 payments (arrears, on time, paid off).
     await seedPortfolio(app.abono.ds, { credits: 900, paymentsPerCredit: 8, seed: 11, templates: 900, baseDate: BASE, installments: [1, 2, 3, 6, 12, 24] });
     await seedPortfolio(app.abono.ds, { credits: 80, paymentsPerCredit: 1, seed: 12, baseDate: BASE, installments: [4, 36] });

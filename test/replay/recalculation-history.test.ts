@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { createApiKey } from '../../src/db/api-keys';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 
 const RECORDED = path.join(__dirname, 'histories', 'recalculation-review.json');
@@ -37,7 +38,9 @@ describe('recalculation workflow history', () => {
     // A hand edit the batch must find: the stored figures no longer match the ledger.
     await app.abono.ds.query(`UPDATE credits SET total_paid = total_paid + 10, balance = balance - 10 WHERE id = $1`, [credits[2].id]);
 
-    const started = await call(app, 'POST', '/v1/recalculations', { key: app.keys.admin, body: { mode: 'REVIEW' } });
+    // Four eyes: another admin's key starts the batch that app.keys.admin approves.
+    const maker = await createApiKey(app.abono.ds, 'batch-maker', 'admin');
+    const started = await call(app, 'POST', '/v1/recalculations', { key: maker.key, body: { mode: 'REVIEW' } });
     expect(started.status).toBe(202);
     const id: string = started.body.id;
     expect(await batchIn(app, id, ['AWAITING_APPROVAL'])).toMatchObject({ scanned: 5, inconsistent: 1 });

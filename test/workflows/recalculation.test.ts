@@ -109,7 +109,9 @@ describe('recalculation workflow: review (maker-checker)', () => {
       const waiting = await eventually(() => progressOf(handle), inPhase('AWAITING_APPROVAL'));
       expect(waiting).toMatchObject({ status: 'AWAITING_APPROVAL', scanned: 9, inconsistent: 5, corrected: 0 });
       expect(await operationStatus(handle)).toBe('AWAITING_APPROVAL');
-      expect(book.argsOf('updateRecalculationStatus')).toEqual([expect.objectContaining({ runId: handle.workflowId, status: 'AWAITING_APPROVAL' })]);
+      // The status is written just after the phase changes: a query may come between the two.
+      const written = await eventually(async () => book.argsOf('updateRecalculationStatus'), (calls) => calls.length > 0);
+      expect(written).toEqual([expect.objectContaining({ runId: handle.workflowId, status: 'AWAITING_APPROVAL' })]);
       expect(book.names()).not.toContain('applyApprovedCorrections');
       await handle.executeUpdate(recalculationApproval, { args: [{ approve: true, decidedBy: 'key-3 checker' }] });
     });

@@ -46,6 +46,15 @@ export function deferred<T = void>() {
   return { promise, resolve };
 }
 
+/**
+ * Every start in these tests stands for one the API recorded: the recorded-start check answers yes
+ * unless a test registers its own (test/integration/security-recorded-starts.test.ts drives the refusal for real).
+ */
+const recordedStartMocks: Record<string, AnyFn> = {
+  isRecordedStart: async () => true,
+  auditUnrecordedStart: async () => undefined,
+};
+
 export interface Sandbox {
   env: TestWorkflowEnvironment;
   /** Runs `body` while a worker with these activities polls `taskQueue` (default: one of its own). */
@@ -75,7 +84,7 @@ export async function openSandbox(env?: TestWorkflowEnvironment): Promise<Sandbo
     env,
     async withWorker(activities, body, taskQueue = `workflow-test-${randomUUID()}`) {
       const worker = await Worker.create(
-        coverage.augmentWorkerOptionsWithBundle({ connection: env!.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities }),
+        coverage.augmentWorkerOptionsWithBundle({ connection: env!.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: { ...recordedStartMocks, ...activities } }),
       );
       return worker.runUntil(body(taskQueue));
     },

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { metricsContentType, metricsText } from '../../observability/metrics';
+import { metricsRoute } from '../../observability/metrics-exposure';
 import { DEFAULT_STUCK_LIMIT, MAX_STUCK_LIMIT, OPERATION_KINDS, OperationKindName, findStuckOperations, parseDuration } from '../../queries/operations';
 import type { ApiContext } from '../app';
 import { requireRole } from '../auth';
@@ -28,10 +28,8 @@ export const StuckQuery = z.strictObject({
 export function operationsRoutes(ctx: ApiContext): Router {
   const r = Router();
 
-  r.get('/metrics', async (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.type(metricsContentType).send(await metricsText());
-  });
+  // Security: public figures only, unless the metrics token is presented (src/observability/metrics-exposure.ts).
+  r.get('/metrics', metricsRoute(ctx.security?.metricsToken));
 
   r.get('/v1/operations/stuck', requireRole(ctx.ds, 'viewer'), async (req, res) => {
     const q = StuckQuery.parse(req.query);

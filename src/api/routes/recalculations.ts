@@ -7,6 +7,9 @@ import { bookVerification } from '../../queries/verification';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { uuid } from '../schemas';
+import { sendProblem } from '../problem';
+import { decidedBySameKey } from '../../db/recalculation-runs';
+import { SAME_APPROVER, sameApproverDetail } from '../../security/four-eyes';
 
 export const StartRecalculationBody = z
   .strictObject({
@@ -51,6 +54,8 @@ export function recalculationRoutes(ctx: ApiContext): Router {
   r.post('/v1/recalculations/:id/approval', requireRole(ds, 'admin'), async (req, res) => {
     const id = RecalculationId.parse(req.params.id);
     const { approve } = RecalculationApprovalBody.parse(req.body);
+    // Security (four eyes): the key that started the batch may not decide it.
+    if (await decidedBySameKey(ds, id, actorOf(req)!)) return sendProblem(res, { status: 403, code: SAME_APPROVER, title: 'Forbidden', detail: sameApproverDetail });
     await decideRecalculation(ctx.recalculations, id, approve, actorOf(req)!);
     res.json(await getRecalculation(ctx.recalculations, id, { limit: 100 }));
   });
