@@ -4,17 +4,10 @@ import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { FIRST_ID } from '../domain/keyset';
 import { Decimal, formatMoney } from '../domain/money';
 import type { PaymentBatchInput, PaymentBatchProgress } from './types';
+import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
 
-const db = proxyActivities<PaymentBatchActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 35 },
-});
-const chunks = proxyActivities<PaymentBatchActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  // A chunk that fails ten times (a worker killed mid-chunk is one) fails the batch, and says so.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const db = proxyActivities<PaymentBatchActivities>(BATCH_STEP_OPTIONS);
+const chunks = proxyActivities<PaymentBatchActivities>(BATCH_CHUNK_OPTIONS);
 
 export const paymentBatchProgress = defineQuery<PaymentBatchProgress>('paymentBatchProgress');
 

@@ -17,18 +17,10 @@ import { startIsRecorded } from './recorded-start';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
 import { FIRST_ID } from '../domain/keyset';
+import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
 
-const db = proxyActivities<RecalculationActivities>({
-  startToCloseTimeout: '1 minute',
-  // Bounded: about 15 minutes of a database that does not answer, then the batch fails (and says so).
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 35 },
-});
-const chunks = proxyActivities<RecalculationActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  // Bounded: a chunk that fails ten times (a worker killed mid-chunk is one) fails the batch.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const db = proxyActivities<RecalculationActivities>(BATCH_STEP_OPTIONS);
+const chunks = proxyActivities<RecalculationActivities>(BATCH_CHUNK_OPTIONS);
 const alerts = proxyActivities<RecalculationActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
