@@ -71,14 +71,19 @@ async function main() {
   stops.push(abono.stop);
   if (stopping) return;
 
+  process.stdout.write(banner(abono.apiUrl, temporalUiUrl, abono.bootstrapAdminKey));
+}
+
+/** What npm start prints once everything runs: where the API, its docs and Temporal's UI are, and a new admin key. */
+function banner(apiUrl: string | undefined, temporalUiUrl: string | undefined, adminKey: string | undefined): string {
   const lines = [
     `abono is running`,
-    abono.apiUrl && `  API:          ${abono.apiUrl}/v1`,
-    abono.apiUrl && `  OpenAPI docs: ${abono.apiUrl}/docs`,
+    apiUrl && `  API:          ${apiUrl}/v1`,
+    apiUrl && `  OpenAPI docs: ${apiUrl}/docs`,
     temporalUiUrl && `  Temporal UI:  ${temporalUiUrl}`,
-    abono.bootstrapAdminKey && `  Admin API key (shown once, store it now): ${abono.bootstrapAdminKey}`,
+    adminKey && `  Admin API key (shown once, store it now): ${adminKey}`,
   ].filter(Boolean);
-  process.stdout.write(lines.join('\n') + '\n');
+  return lines.join('\n') + '\n';
 }
 
 main().catch((err) => {

@@ -228,13 +228,6 @@ function applyPaymentCarrying(
     start = end;
   }
 
-  // Σ over the lines; 0 + x is x.
-  let principal = lines[0].principal;
-  let interest = lines[0].interest;
-  for (let i = 1; i < lines.length; i++) {
-    principal = principal.plus(lines[i].principal);
-    interest = interest.plus(lines[i].interest);
-  }
   const balanceAfter = schedule.totalAmount.minus(after);
   if (carry) {
     carry.totalPaid = after;
@@ -251,18 +244,27 @@ function applyPaymentCarrying(
     lastPaymentDate: state.lastPaymentDate === null ? payment.paymentDate : maxDate(state.lastPaymentDate, payment.paymentDate),
     status: balanceAfter.isZero() ? 'PAID_OFF' : 'ACTIVE',
   };
+  return { state: newState, allocation: allocationOf(amount, after, balanceAfter, lines) };
+}
+
+/** The payment's allocation from its lines (at least one: the amount is > 0). */
+function allocationOf(amount: Decimal, totalPaidAfter: Decimal, balanceAfter: Decimal, lines: AllocationLine[]): PaymentAllocation {
+  // Σ over the lines; 0 + x is x.
+  let principal = lines[0].principal;
+  let interest = lines[0].interest;
+  for (let i = 1; i < lines.length; i++) {
+    principal = principal.plus(lines[i].principal);
+    interest = interest.plus(lines[i].interest);
+  }
   return {
-    state: newState,
-    allocation: {
-      amount,
-      principal,
-      interest,
-      installmentNumber: lines[0].installmentNumber,
-      remainingForInstallment: lines[lines.length - 1].remainingForInstallment,
-      balanceAfter,
-      totalPaidAfter: after,
-      lines,
-    },
+    amount,
+    principal,
+    interest,
+    installmentNumber: lines[0].installmentNumber,
+    remainingForInstallment: lines[lines.length - 1].remainingForInstallment,
+    balanceAfter,
+    totalPaidAfter,
+    lines,
   };
 }
 
