@@ -163,10 +163,12 @@ export async function checkChunk(ds: DataSource, range: ChunkRange, threadCount:
 export const NO_JIT_LOCAL = `SET LOCAL jit = off`;
 const NO_JIT_OPTION = '-c jit=off';
 
-// A check thread: chunk ranges in, drifted credits out, on its own connection.
-if (!isMainThread && parentPort && (workerData as Partial<ThreadConfig> | null)?.[THREAD_MARK]) {
-  const port = parentPort;
-  const config = workerData as ThreadConfig;
+/**
+ * What a check thread runs (exported so that tests run it in process): chunks checked over one connection
+ * of its own, each credit as its row arrives. A chunk that fails closes the connection; the next one
+ * opens a new one.
+ */
+export function streamingChunkChecker(config: { url: string; statementTimeoutMs: number }): { check(range: ChunkRange): Promise<ChunkCheck>; close(): Promise<void> } {
   // As the data source reads them: DATE stays 'YYYY-MM-DD', NUMERIC stays a string.
   const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === pgTypes.builtins.DATE ? (v: string) => v : pgTypes.getTypeParser(oid, format)) };
   let client: Promise<Client> | undefined;
@@ -202,15 +204,33 @@ if (!isMainThread && parentPort && (workerData as Partial<ThreadConfig> | null)?
       q.on('end', () => (failure === undefined ? resolve(result) : reject(failure)));
       c.query(q);
     });
+  const close = async () => {
+    const old = client;
+    client = undefined;
+    await old?.then((c) => c.end()).catch(() => undefined);
+  };
+  return {
+    async check(range) {
+      try {
+        client ??= connect();
+        return await checkStreaming(await client, range);
+      } catch (err) {
+        void close(); // the next chunk starts on a new connection
+        throw err;
+      }
+    },
+    close,
+  };
+}
+
+// A check thread: chunk ranges in, drifted credits out.
+if (!isMainThread && parentPort && (workerData as Partial<ThreadConfig> | null)?.[THREAD_MARK]) {
+  const port = parentPort;
+  const checker = streamingChunkChecker(workerData as ThreadConfig);
   port.on('message', async (range: ChunkRange) => {
     try {
-      client ??= connect();
-      port.postMessage({ result: await checkStreaming(await client, range) });
+      port.postMessage({ result: await checker.check(range) });
     } catch (err) {
-      // The next chunk starts on a new connection.
-      const old = client;
-      client = undefined;
-      old?.then((c) => c.end()).catch(() => undefined);
       port.postMessage({ error: (err as Error)?.stack ?? String(err) });
     }
   });
