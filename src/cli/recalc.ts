@@ -3,7 +3,7 @@
 // progress bar, then prints a summary table. ABONO_API_URL and ABONO_API_KEY (admin) say where.
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
-import type { RecalculationMode } from '../domain/status';
+import { type RecalculationMode, WORKING_RECALCULATION_STATUSES } from '../domain/status';
 
 export interface RecalcOptions {
   apiUrl: string;
@@ -47,8 +47,6 @@ export async function api<T>(o: Pick<RecalcOptions, 'apiUrl' | 'apiKey'>, method
   return json;
 }
 
-const FINAL = new Set(['COMPLETED', 'REJECTED', 'AWAITING_APPROVAL', 'FAILED']);
-
 export async function runRecalc(o: RecalcOptions): Promise<number> {
   const started = await api<{ id: string }>(o, 'POST', '/v1/recalculations', { mode: o.mode, creditIds: o.creditIds, ...(o.incremental ? { scope: 'INCREMENTAL' } : {}) });
   o.out.write(`started ${started.id} (${o.mode}${o.incremental ? ', INCREMENTAL' : ''})\n`);
@@ -66,7 +64,7 @@ export async function runRecalc(o: RecalcOptions): Promise<number> {
   for (;;) {
     view = await api<RunView>(o, 'GET', `/v1/recalculations/${started.id}?limit=20`);
     bar.update(view.scanned, { inconsistent: view.inconsistent, rate: view.creditsPerSecond ?? 0 });
-    if (FINAL.has(view.status)) break;
+    if (!WORKING_RECALCULATION_STATUSES.has(view.status)) break;
     if (Date.now() > followUntil) throw new Error(`${started.id} is still ${view.status} after ${FOLLOW_MAX_MS / 3_600_000} h; follow it with GET /v1/recalculations/${started.id}`);
     await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
   }

@@ -43,6 +43,17 @@ export function reversalRefusal(paymentId: string, status: string | undefined): 
 /** DRY_RUN records drift; CORRECT corrects it as found; REVIEW records it and corrects once an admin approves. */
 export const RECALCULATION_MODES = ['DRY_RUN', 'CORRECT', 'REVIEW'] as const;
 export type RecalculationMode = (typeof RECALCULATION_MODES)[number];
+/**
+ * A recalculation batch's statuses: RUNNING (scanning), AWAITING_APPROVAL (REVIEW mode's findings wait for an
+ * admin), APPLYING (approved corrections), then COMPLETED, or REJECTED (an admin said no, or no one recorded its start).
+ */
+export const RECALCULATION_STATUSES = ['RUNNING', 'AWAITING_APPROVAL', 'APPLYING', 'COMPLETED', 'REJECTED'] as const;
+export type RecalculationStatus = (typeof RECALCULATION_STATUSES)[number];
+/** Not finished: its workflow still runs and answers with live progress. */
+export const OPEN_RECALCULATION_STATUSES: ReadonlySet<string> = new Set<RecalculationStatus>(['RUNNING', 'AWAITING_APPROVAL', 'APPLYING']);
+/** Working on its own: someone following it waits (AWAITING_APPROVAL waits for a person instead). */
+export const WORKING_RECALCULATION_STATUSES: ReadonlySet<string> = new Set<RecalculationStatus>(['RUNNING', 'APPLYING']);
+
 /** FULL checks every credit; INCREMENTAL the credits changed since their last verification and the rolling slice. */
 export const RECALCULATION_SCOPES = ['FULL', 'INCREMENTAL'] as const;
 export type RecalculationScope = (typeof RECALCULATION_SCOPES)[number];

@@ -2,6 +2,7 @@ import { findingsPage, findRun } from '../db/recalculation-runs';
 import type { RecalculationDeps } from '../client/recalculations';
 import { workflowUrl } from '../client/temporal';
 import { NotFoundError } from '../errors';
+import { OPEN_RECALCULATION_STATUSES } from '../domain/status';
 import { recalculationProgress } from '../workflows';
 import type { RecalculationProgress } from '../workflows/types';
 
@@ -21,7 +22,7 @@ async function liveProgress(deps: RecalculationDeps, id: string): Promise<Recalc
 /** The stored result (and live progress while it runs), with the drifted credits paged by id. */
 export async function getRecalculation(deps: RecalculationDeps, id: string, page: { limit: number; after?: string }) {
   const run = await findRun(deps.ds, id);
-  const live = !run || run.status === 'RUNNING' || run.status === 'APPLYING' || run.status === 'AWAITING_APPROVAL' ? await liveProgress(deps, id) : undefined;
+  const live = !run || OPEN_RECALCULATION_STATUSES.has(run.status) ? await liveProgress(deps, id) : undefined;
   if (!run && !live) throw new NotFoundError('RECALCULATION_NOT_FOUND', `recalculation ${id} does not exist`);
   const findings = await findingsPage(deps.ds, id, page.after, page.limit + 1);
   const more = findings.length > page.limit;

@@ -17,6 +17,7 @@ import { startIsRecorded } from './recorded-start';
 import type { RecalculationInput, RecalculationProgress, ReviewDecision } from './types';
 
 import { FIRST_ID } from '../domain/keyset';
+import { OPEN_RECALCULATION_STATUSES } from '../domain/status';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
 
 const db = proxyActivities<RecalculationActivities>(BATCH_STEP_OPTIONS);
@@ -147,7 +148,7 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
   }
 
   p.phase = 'DONE';
-  if (p.status === 'RUNNING' || p.status === 'AWAITING_APPROVAL' || p.status === 'APPLYING') setStatus('COMPLETED');
+  if (OPEN_RECALCULATION_STATUSES.has(p.status)) setStatus('COMPLETED');
   const summary = { runId, mode: input.mode, status: p.status, scanned: p.scanned, inconsistent: p.inconsistent, corrected: p.corrected, errors: p.errors, durationMs: Date.now() - p.startedAtMs };
   await db.finishRecalculation(summary);
   if (p.inconsistent > 0 || p.errors > 0) {

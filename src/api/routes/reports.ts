@@ -25,11 +25,15 @@ const format = z.enum(['json', 'csv'], { error: 'format must be json or csv' });
 const cursor = z.string().max(400, { message: 'cursor is not valid' });
 
 // `bucket=4+` arrives as "4 " (a '+' in a query string is a space); accept it as the '4+' it was meant to be.
-const bucket = z.preprocess((v) => (v === '4 ' ? '4+' : v), z.enum(ARREARS_BUCKETS, { error: 'bucket must be one of current, 1, 2, 3, 4+ (write 4%2B)' }));
+const LAST_BUCKET = ARREARS_BUCKETS[ARREARS_BUCKETS.length - 1];
+const bucket = z.preprocess(
+  (v) => (v === LAST_BUCKET.replace('+', ' ') ? LAST_BUCKET : v),
+  z.enum(ARREARS_BUCKETS, { error: `bucket must be one of ${ARREARS_BUCKETS.join(', ')} (write ${LAST_BUCKET.replace('+', '%2B')})` }),
+);
 
 export const PortfolioQuery = z.strictObject({
   asOf: date('asOf').optional(),
-  status: z.enum(CREDIT_STATUSES, { error: 'status must be ACTIVE or PAID_OFF' }).optional(),
+  status: z.enum(CREDIT_STATUSES, { error: `status must be ${CREDIT_STATUSES.join(' or ')}` }).optional(),
   bucket: bucket.optional(),
   clientId: z.string().trim().min(1).max(100).optional(),
   limit: limit.optional(),
