@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { DataSource } from 'typeorm';
 import { reversalRefusal, TERMINAL_PAYMENT_STATUSES, todayIn } from '../domain';

@@ -146,8 +146,6 @@ async function describeOne(deps: OperationsDeps, info: WorkflowExecutionInfo, no
   };
 }
 
-export type StuckOperation = Awaited<ReturnType<typeof describeOne>>;
-
 /** GET /v1/operations/stuck: the running operations older than `olderThanMs`, newest first, at most `limit`. */
 export async function findStuckOperations(deps: OperationsDeps, q: StuckQuery) {
   const now = new Date();
