@@ -4,8 +4,9 @@ import type { PaymentRequest, Refusal, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { loadSchedules } from './credits';
 import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
-import { appendRun, lockCredits, RunResult, writeRuns } from './ledger';
-import { appliedDetails, recordBatchPayments, refusalOf } from './payments';
+import { appendRun, lockCredits, Placed, RunResult, runStatements } from './ledger';
+import { appliedEntry, batchPaymentsStatement, PaymentRow, refusalOf, rejectedEntry } from './payments';
+import { runAsOne } from './statement';
 import type { CreditRow } from './rows';
 
 /**
@@ -121,11 +122,10 @@ async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow
   const schedules = await loadSchedules(m, credits);
   const byId = new Map(credits.map((c) => [c.id, c]));
   const outcomes: Outcome[] = [];
-  const payments: Parameters<typeof recordBatchPayments>[1] = [];
-  const runs: Parameters<typeof writeRuns>[1] = [];
-  const appended: Parameters<typeof writeRuns>[2] = [];
+  const payments: PaymentRow[] = [];
+  const runs: Parameters<typeof runStatements>[0] = [];
+  const appended: Placed[] = [];
   const audit: AuditEntry[] = [];
-  const base = { actor: input.actor, workflowId: input.wf.workflowId, runId: input.wf.runId };
   for (let i = 0; i < lines.length; ) {
     const credit = byId.get(lines[i].credit_id)!;
     let j = i;
@@ -151,31 +151,24 @@ async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow
     run.results.forEach((r: RunResult, k) => {
       const req = reqs[k];
       const line = own[k].line_number;
+      const more = { batchId: input.batchId, line };
       if (!r.ok) {
         const refusal = refusalFrom(r.error);
         outcomes.push({ line, status: 'REJECTED', paymentId: req.paymentId, refusal });
         payments.push({ req, refusal });
-        audit.push({ ...base, action: 'payment.rejected', creditId: credit.id, paymentId: req.paymentId, dedupeKey: `payment:${req.paymentId}:rejected`, details: { amount: req.amount, paymentDate: req.paymentDate, ...refusal, batchId: input.batchId, line } });
+        audit.push(rejectedEntry(req, refusal, input.wf, more));
         return;
       }
+      const placed = { creditId: credit.id, paymentId: req.paymentId, seq: r.seq, allocation: r.allocation };
       outcomes.push({ line, status: input.mode === 'APPLY' ? 'APPLIED' : 'WOULD_APPLY', paymentId: req.paymentId });
-      payments.push({ req });
-      appended.push({ creditId: credit.id, paymentId: req.paymentId, seq: r.seq, allocation: r.allocation });
-      audit.push({
-        ...base,
-        action: 'payment.applied',
-        creditId: credit.id,
-        paymentId: req.paymentId,
-        dedupeKey: `payment:${req.paymentId}:applied`,
-        details: { ...appliedDetails(req.amount, r, formatMoney(r.balanceBefore)), batchId: input.batchId, line },
-      });
+      payments.push({ req, placed });
+      appended.push(placed);
+      audit.push(appliedEntry(req, r, formatMoney(r.balanceBefore), input.wf, more));
     });
     if (run.lastSeq > credit.last_ledger_seq) runs.push({ creditId: credit.id, state: run.state, lastSeq: run.lastSeq });
   }
-  if (input.mode === 'APPLY') {
-    await recordBatchPayments(m, payments, input.wf);
-    await writeRuns(m, runs, appended, audit);
-  }
+  // Payments in their final status, allocations, credit states, change marks and audit entries: one statement.
+  if (input.mode === 'APPLY') await runAsOne(m, [...batchPaymentsStatement(payments, input.wf), ...runStatements(runs, appended, audit)]);
   return outcomes;
 }
 

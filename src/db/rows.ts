@@ -89,14 +89,9 @@ export function stateParams(s: CreditState): unknown[] {
   return [formatMoney(s.totalPaid), formatMoney(s.balance), s.paidInstallments, s.paymentCount, s.lastPaymentDate, s.status];
 }
 
-export const UPDATE_CREDIT_STATE = `
-  UPDATE credits SET total_paid = $2, balance = $3, paid_installments = $4, payment_count = $5,
-         last_payment_date = $6, status = $7, last_ledger_seq = $8, updated_at = now()
-   WHERE id = $1`;
-
 /**
- * UPDATE_CREDIT_STATE for many credits in one statement (a payment file's chunk): the same columns, from arrays
- * in the order of `stateParams` with the credit id first and the last ledger sequence number last.
+ * A credit's state written for any number of credits in one statement (a single payment's one, a file's chunk's
+ * many): from arrays in the order of `stateParams`, with the credit id first and the last ledger sequence number last.
  */
 export const UPDATE_CREDITS_STATE = `
   UPDATE credits c SET total_paid = u.total_paid, balance = u.balance, paid_installments = u.paid_installments,

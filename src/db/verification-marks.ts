@@ -11,16 +11,7 @@ import type { Statement } from './statement';
 
 type Query = Pick<EntityManager, 'query'>;
 
-/** The mark: a new change sequence for the credit (a row if it had none). */
-export function markChanged(creditId: string): Statement {
-  return {
-    sql: `INSERT INTO credit_changes (credit_id, change_seq) VALUES ($1, nextval('credit_change_seq'))
-          ON CONFLICT (credit_id) DO UPDATE SET change_seq = excluded.change_seq, changed_at = now()`,
-    params: [creditId],
-  };
-}
-
-/** The mark for many credits at once (a payment file's chunk), one new change sequence each. */
+/** The mark: a new change sequence for each credit (a row if it had none), for one credit or a file's chunk's many. */
 export function markManyChanged(creditIds: string[]): Statement {
   return {
     sql: `INSERT INTO credit_changes (credit_id, change_seq)
