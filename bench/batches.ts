@@ -17,6 +17,7 @@ import { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
 import { verifyAuditChain } from '../src/db/audit-chain';
 import { findInconsistentCredits } from '../test/support/consistency';
+import { payPlain } from './plain-payments';
 import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '100000' }, credits: { type: 'string', default: '10000' }, 'plain-lines': { type: 'string', default: '10000' } } });
@@ -114,12 +115,7 @@ async function main() {
     const p0 = performance.now();
     await pool(PLAIN_LINES, 8, async (i) => {
       const l = line(i, plainCredits);
-      const req = { paymentId: randomUUID(), creditId: l.creditId, amount: l.amount, paymentDate: l.paymentDate, reference: l.reference, idempotencyKey: randomUUID(), actor: 'bench' };
-      const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
-      const verdict = await steps.validatePayment(req);
-      if (!verdict.ok) return;
-      await steps.persistPayment(req, wf);
-      await steps.applyPayment(req, wf);
+      await payPlain(ds, steps, l.creditId, l.amount, l.paymentDate);
     });
     const plainRate = PLAIN_LINES / ((performance.now() - p0) / 1000);
     const floor = await copyFloor(stack.databaseUrl, batch.workflowId);

@@ -40,6 +40,8 @@ interface LineRow {
   payment_date: string | null;
   reference: string | null;
   line_key: string;
+  /** The line as a payment request, made once (its id is a hash of its key). */
+  request?: PaymentRequest;
 }
 
 type Outcome = { line: number; status: 'APPLIED' | 'WOULD_APPLY' | 'REJECTED' | 'DUPLICATE'; paymentId: string | null; refusal?: Refusal };
@@ -68,7 +70,7 @@ export async function planBatchChunks(ds: DataSource, batchId: string, after: st
 }
 
 function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
-  return {
+  return (l.request ??= {
     paymentId: paymentIdForKey(l.line_key),
     creditId: l.credit_id,
     amount: l.amount,
@@ -76,7 +78,7 @@ function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
     reference: l.reference,
     idempotencyKey: l.line_key,
     actor: input.actor,
-  };
+  });
 }
 
 /** Each line's key: recorded now (first use), or the first request's answer (a duplicate, or a reused key). */
