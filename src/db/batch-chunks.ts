@@ -6,7 +6,7 @@ import { loadSchedules } from './credits';
 import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
 import { appendRun, lockCredits, Placed, RunResult, runStatements } from './ledger';
 import { appliedEntry, batchPaymentsStatement, PaymentRow, refusalOf, rejectedEntry } from './payments';
-import { runAsOne } from './statement';
+import { runAsOne, Statement } from './statement';
 import type { CreditRow } from './rows';
 
 /**
@@ -115,12 +115,22 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
     );
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
     const keys = await keysOf(m, lines, input);
-    const outcomes = await applyLines(m, lines, credits, keys, input);
-    return recordOutcomes(m, input, outcomes, lines);
+    const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
+    const { totals, records } = outcomeStatements(input, outcomes, lines);
+    // The chunk's writes, its lines' outcomes and its own row: one statement, one round trip.
+    await runAsOne(m, [...writes, ...records]);
+    return totals;
   });
 }
 
-async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow[], keys: Awaited<ReturnType<typeof keysOf>>, input: ChunkInput): Promise<Outcome[]> {
+/** Each line's outcome, and the statements that write a chunk's payments (none in a dry run). */
+async function applyLines(
+  m: EntityManager,
+  lines: LineRow[],
+  credits: CreditRow[],
+  keys: Awaited<ReturnType<typeof keysOf>>,
+  input: ChunkInput,
+): Promise<{ outcomes: Outcome[]; writes: Statement[] }> {
   const schedules = await loadSchedules(m, credits);
   const byId = new Map(credits.map((c) => [c.id, c]));
   const outcomes: Outcome[] = [];
@@ -169,18 +179,19 @@ async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow
     });
     if (run.lastSeq > credit.last_ledger_seq) runs.push({ creditId: credit.id, state: run.state, lastSeq: run.lastSeq });
   }
-  // Payments in their final status, allocations, credit states, change marks and audit entries: one statement.
-  if (input.mode === 'APPLY') await runAsOne(m, [...batchPaymentsStatement(payments, input.wf), ...runStatements(runs, appended, audit)]);
-  return outcomes;
+  // Payments in their final status, allocations, credit states, change marks and audit entries.
+  const writes = input.mode === 'APPLY' ? [...batchPaymentsStatement(payments, input.wf), ...runStatements(runs, appended, audit)] : [];
+  return { outcomes, writes };
 }
 
-async function recordOutcomes(m: EntityManager, input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): Promise<ChunkTotals> {
-  await m.query(
-    `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
-       FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
-      WHERE l.batch_id = $1 AND l.line_number = u.line`,
-    [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
-  );
+/** The chunk's totals, and the statements recording each line's outcome and the chunk's row. */
+function outcomeStatements(input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): { totals: ChunkTotals; records: Statement[] } {
+  const linesOutcome: Statement = {
+    sql: `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
+            FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
+           WHERE l.batch_id = $1 AND l.line_number = u.line`,
+    params: [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
+  };
   const amountOf = new Map(lines.map((l) => [l.line_number, l.amount]));
   const applied = outcomes.filter((o) => o.status === 'APPLIED' || o.status === 'WOULD_APPLY');
   const totals: ChunkTotals = {
@@ -189,13 +200,9 @@ async function recordOutcomes(m: EntityManager, input: ChunkInput, outcomes: Out
     duplicate: outcomes.filter((o) => o.status === 'DUPLICATE').length,
     amountApplied: formatMoney(sumMoney(applied.map((o) => new Decimal(amountOf.get(o.line)!)))),
   };
-  await m.query(`INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`, [
-    input.batchId,
-    input.lo,
-    totals.applied,
-    totals.rejected,
-    totals.duplicate,
-    totals.amountApplied,
-  ]);
-  return totals;
+  const chunkRow: Statement = {
+    sql: `INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`,
+    params: [input.batchId, input.lo, totals.applied, totals.rejected, totals.duplicate, totals.amountApplied],
+  };
+  return { totals, records: [linesOutcome, chunkRow] };
 }
