@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { runAsOne, Statement } from './statement';
+import { rowsFrom, runAsOne, Statement } from './statement';
 
 export interface AuditEntry {
   action: string;
@@ -19,20 +19,20 @@ export interface AuditEntry {
  * entry whose dedupe key was written before.
  */
 export function auditStatement(entries: AuditEntry[]): Statement {
+  const from = rowsFrom([
+    ['action', 'text', entries.map((e) => e.action)],
+    ['credit_id', 'uuid', entries.map((e) => e.creditId ?? null)],
+    ['payment_id', 'uuid', entries.map((e) => e.paymentId ?? null)],
+    ['actor', 'text', entries.map((e) => e.actor ?? null)],
+    ['workflow_id', 'text', entries.map((e) => e.workflowId ?? null)],
+    ['run_id', 'text', entries.map((e) => e.runId ?? null)],
+    ['dedupe_key', 'text', entries.map((e) => e.dedupeKey ?? null)],
+    ['details', 'jsonb', entries.map((e) => JSON.stringify(e.details ?? {}))],
+  ]);
   return {
     sql: `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
-          SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-          ON CONFLICT (dedupe_key) DO NOTHING`,
-    params: [
-      entries.map((e) => e.action),
-      entries.map((e) => e.creditId ?? null),
-      entries.map((e) => e.paymentId ?? null),
-      entries.map((e) => e.actor ?? null),
-      entries.map((e) => e.workflowId ?? null),
-      entries.map((e) => e.runId ?? null),
-      entries.map((e) => e.dedupeKey ?? null),
-      entries.map((e) => JSON.stringify(e.details ?? {})),
-    ],
+          SELECT * FROM ${from.sql} ON CONFLICT (dedupe_key) DO NOTHING`,
+    params: from.params,
   };
 }
 

@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { CreditState, Decimal, LedgerPayment, PaymentAllocation, Schedule, applyPayment, assert, formatMoney, recompute, sumMoney } from '../domain';
-import { CreditRow, UPDATE_CREDITS_STATE, stateOf, stateParams } from './rows';
-import { runAsOne, Statement } from './statement';
+import { CreditRow, stateOf, updateCreditsState } from './rows';
+import { rowsFrom, runAsOne, Statement } from './statement';
 import { AuditEntry, auditStatement } from './audit';
 import { loadSchedule } from './credits';
 import { markManyChanged } from './verification-marks';
@@ -74,18 +74,19 @@ export interface Placed {
 /** The allocation rows of these payments, one statement for any number of them. */
 function allocationsStatement(placed: Placed[]): Statement {
   const lines = placed.flatMap((p) => p.allocation.lines.map((l) => ({ p, l })));
+  const from = rowsFrom([
+    ['payment_id', 'uuid', lines.map((x) => x.p.paymentId)],
+    ['credit_id', 'uuid', lines.map((x) => x.p.creditId)],
+    ['installment_number', 'int', lines.map((x) => x.l.installmentNumber)],
+    ['amount', 'numeric', lines.map((x) => formatMoney(x.l.amount))],
+    ['principal', 'numeric', lines.map((x) => formatMoney(x.l.principal))],
+    ['interest', 'numeric', lines.map((x) => formatMoney(x.l.interest))],
+    ['remaining_for_installment', 'numeric', lines.map((x) => formatMoney(x.l.remainingForInstallment))],
+  ]);
   return {
     sql: `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
-          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
-    params: [
-      lines.map((x) => x.p.paymentId),
-      lines.map((x) => x.p.creditId),
-      lines.map((x) => x.l.installmentNumber),
-      lines.map((x) => formatMoney(x.l.amount)),
-      lines.map((x) => formatMoney(x.l.principal)),
-      lines.map((x) => formatMoney(x.l.interest)),
-      lines.map((x) => formatMoney(x.l.remainingForInstallment)),
-    ],
+          SELECT * FROM ${from.sql}`,
+    params: from.params,
   };
 }
 
@@ -104,11 +105,11 @@ export function placementValues(p: Placed | undefined): unknown[] {
 /** Payment rows that exist (PENDING, or APPLIED being renumbered) get their place in the ledger, and are APPLIED. */
 function placementStatement(placed: Placed[]): Statement {
   const values = placed.map(placementValues);
+  const from = rowsFrom([['id', 'uuid', placed.map((p) => p.paymentId)], ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], values.map((v) => v[i])])]);
   return {
     sql: `UPDATE payments p SET ${PLACEMENT_COLUMNS.map((c) => `${c} = u.${c}`).join(', ')}, status = 'APPLIED', applied_at = coalesce(p.applied_at, now())
-            FROM unnest($1::uuid[], ${PLACEMENT_TYPES.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS u(id, ${PLACEMENT_COLUMNS.join(', ')})
-           WHERE p.id = u.id`,
-    params: [placed.map((p) => p.paymentId), ...PLACEMENT_COLUMNS.map((_, i) => values.map((v) => v[i]))],
+            FROM ${from.sql} WHERE p.id = u.id`,
+    params: from.params,
   };
 }
 
@@ -117,9 +118,7 @@ function placementStatement(placed: Placed[]): Statement {
  * marked credits): every write of credit state comes through here, so none goes unmarked.
  */
 function stateStatements(states: Array<{ creditId: string; state: CreditState; lastSeq: number }>): Statement[] {
-  const ids = states.map((s) => s.creditId);
-  const params = states.map((s) => stateParams(s.state));
-  return [{ sql: UPDATE_CREDITS_STATE, params: [ids, ...[0, 1, 2, 3, 4, 5].map((i) => params.map((p) => p[i])), states.map((s) => s.lastSeq)] }, markManyChanged(ids)];
+  return [updateCreditsState(states), markManyChanged(states.map((s) => s.creditId))];
 }
 
 export interface Appended {

@@ -4,7 +4,7 @@ import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict,
 import { appendAudit, AuditEntry } from './audit';
 import { findCredit, loadSchedule } from './credits';
 import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, Placed, PLACEMENT_COLUMNS, PLACEMENT_TYPES, placementValues, rebuildFromLedger } from './ledger';
-import { runAsOne, Statement } from './statement';
+import { rowsFrom, runAsOne, Statement } from './statement';
 import { stateOf } from './rows';
 import { isRecordedPayment } from './recorded-starts';
 import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
@@ -208,29 +208,30 @@ export interface PaymentRow {
 function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { existing: 'skip' | 'fail'; ifCreditExists?: boolean }): Statement {
   const col = <T>(f: (r: PaymentRow) => T) => rows.map(f);
   const placement = rows.map((r) => placementValues(r.placed));
-  const types = ['uuid', 'uuid', 'text', 'numeric', 'date', 'text', 'text', 'text', 'text', 'text', ...PLACEMENT_TYPES];
+  const from = rowsFrom(
+    [
+      ['id', 'uuid', col((r) => r.req.paymentId)],
+      ['credit_id', 'uuid', col((r) => r.req.creditId)],
+      ['idempotency_key', 'text', col((r) => r.req.idempotencyKey)],
+      ['amount', 'numeric', col((r) => r.req.amount)],
+      ['payment_date', 'date', col((r) => r.req.paymentDate)],
+      ['reference', 'text', col((r) => r.req.reference)],
+      ['status', 'text', col((r) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING'))],
+      ['reason_code', 'text', col((r) => r.refusal?.code ?? null)],
+      ['reason', 'text', col((r) => r.refusal?.detail ?? null)],
+      ['actor', 'text', col((r) => r.req.actor)],
+      ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], placement.map((v) => v[i])]),
+    ],
+    2,
+  );
   return {
     sql: `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, actor, ${PLACEMENT_COLUMNS.join(', ')},
                                 workflow_id, completed_at, applied_at)
-          SELECT u.*, $${types.length + 1}, CASE WHEN u.status = 'REJECTED' THEN now() END, CASE WHEN u.status = 'APPLIED' THEN now() END
-            FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-                 AS u(id, credit_id, key, amount, payment_date, reference, status, reason_code, reason, actor, ${PLACEMENT_COLUMNS.join(', ')})
+          SELECT u.*, $1, CASE WHEN u.status = 'REJECTED' THEN now() END, CASE WHEN u.status = 'APPLIED' THEN now() END
+            FROM ${from.sql}
            ${opts.ifCreditExists ? 'WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = u.credit_id)' : ''}
           ${opts.existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''} RETURNING id`,
-    params: [
-      col((r) => r.req.paymentId),
-      col((r) => r.req.creditId),
-      col((r) => r.req.idempotencyKey),
-      col((r) => r.req.amount),
-      col((r) => r.req.paymentDate),
-      col((r) => r.req.reference),
-      col((r) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING')),
-      col((r) => r.refusal?.code ?? null),
-      col((r) => r.refusal?.detail ?? null),
-      col((r) => r.req.actor),
-      ...PLACEMENT_COLUMNS.map((_, i) => placement.map((v) => v[i])),
-      wf.workflowId,
-    ],
+    params: [wf.workflowId, ...from.params],
   };
 }
 
