@@ -15,11 +15,15 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
+import { createDataSource } from '../src/db/data-source';
 import { verifyAuditChain } from '../src/db/audit-chain';
 import { findInconsistentCredits } from '../test/support/consistency';
+import { payPlain } from './plain-payments';
 import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '100000' }, credits: { type: 'string', default: '10000' }, 'plain-lines': { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: { lines: { type: 'string', default: '100000' }, credits: { type: 'string', default: '10000' }, 'plain-lines': { type: 'string', default: '10000' }, 'compiled-worker': { type: 'boolean', default: false } },
+});
 const LINES = Number(values.lines);
 const CREDITS = Number(values.credits);
 const PLAIN_LINES = Number(values['plain-lines']);
@@ -45,9 +49,15 @@ function line(i: number, credits: string[]) {
   return { creditId, amount, paymentDate: '2026-02-01', reference: `bench-${i}` };
 }
 
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** The process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** Starts the process's peak anew (Linux: clear_refs 5 resets VmHWM), so the peak read later is the batch's own. */
+function resetPeakRss(pid: number): void {
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** The floor: the rows the file produced, copied out and loaded back by COPY into bare copies of their tables. */
@@ -83,7 +93,9 @@ async function main() {
   const taskQueue = `bench-${randomUUID()}`;
   const stack = await startBenchStack('abono_bench_batches', { RUN_WORKER: 'false', TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_PER_MINUTE: '0' });
   const ds = stack.abono.ds;
-  const worker = await spawnAbonoProcess('src/worker/main.ts', { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false' }, '"worker running"');
+  // --compiled-worker: the worker as production runs it (`npm run build` first), with the workflow bundle built at
+  // build time; from the sources it bundles the workflows at start, and that bundling is its largest peak.
+  const worker = await spawnAbonoProcess(values['compiled-worker'] ? 'dist/src/worker/main.js' : 'src/worker/main.ts', { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false' }, '"worker running"');
   try {
     const c0 = performance.now();
     const credits = await makeCredits(ds, CREDITS);
@@ -91,6 +103,8 @@ async function main() {
     const rows = Array.from({ length: LINES }, (_, i) => line(i, credits));
     const file = ['creditId,amount,paymentDate,reference', ...rows.map((r) => `${r.creditId},${r.amount},${r.paymentDate},${r.reference}`)].join('\n') + '\n';
 
+    const workerAtStart = { rssMb: rssMb(worker.pid!, 'VmRSS'), peakRssMb: rssMb(worker.pid!, 'VmHWM') };
+    resetPeakRss(worker.pid!);
     const t0 = performance.now();
     const res = await fetch(`${stack.url}/v1/payment-batches`, { method: 'POST', headers: { authorization: `Bearer ${stack.keys.operator}`, 'content-type': 'text/csv', 'idempotency-key': randomUUID() }, body: file });
     const accepted = (await res.json()) as { id: string };
@@ -103,9 +117,13 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const tDone = performance.now();
-    const workerPeakRssMb = peakRssMb(worker.pid!);
-    const consistency = await findInconsistentCredits(ds);
-    const chains = await verifyAuditChain(ds);
+    const workerPeakRssMb = rssMb(worker.pid!, 'VmHWM');
+    // The checks read every credit's ledger and the whole audit log: past the pool's statement timeout at 1M lines.
+    const checks = createDataSource(stack.databaseUrl, 2, { statementTimeoutMs: 0 });
+    await checks.initialize();
+    const consistency = await findInconsistentCredits(checks);
+    const chains = await verifyAuditChain(checks);
+    await checks.destroy();
     const endToEndSeconds = (tDone - t0) / 1000;
 
     // The plain path: one payment per transaction through the single payment's own steps, on fresh credits.
@@ -114,12 +132,7 @@ async function main() {
     const p0 = performance.now();
     await pool(PLAIN_LINES, 8, async (i) => {
       const l = line(i, plainCredits);
-      const req = { paymentId: randomUUID(), creditId: l.creditId, amount: l.amount, paymentDate: l.paymentDate, reference: l.reference, idempotencyKey: randomUUID(), actor: 'bench' };
-      const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
-      const verdict = await steps.validatePayment(req);
-      if (!verdict.ok) return;
-      await steps.persistPayment(req, wf);
-      await steps.applyPayment(req, wf);
+      await payPlain(ds, steps, l.creditId, l.amount, l.paymentDate);
     });
     const plainRate = PLAIN_LINES / ((performance.now() - p0) / 1000);
     const floor = await copyFloor(stack.databaseUrl, batch.workflowId);
@@ -137,6 +150,7 @@ async function main() {
           appliedPerSecond: Math.round(batch.counts.APPLIED / endToEndSeconds),
           phasesSeconds: { createCredits: round(creditsSeconds), uploadAndCopy: round((tUpload - t0) / 1000), apply: round((tDone - tUpload) / 1000), endToEnd: round(endToEndSeconds) },
           workerPeakRssMb,
+          worker: { compiled: values['compiled-worker'], atStart: workerAtStart, peakDuringBatchMb: workerPeakRssMb },
           consistency: { scanned: consistency.scanned, inconsistent: consistency.inconsistent.length, auditChainsOk: chains.ok ?? chains },
           plain: { lines: PLAIN_LINES, paymentsPerSecond: Math.round(plainRate) },
           copyFloor: { rows: floor.rows, seconds: round(floor.seconds), linesPerSecond: Math.round(floorRate) },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
+import { recordKey, requestHash } from '../src/db/idempotency-keys';
 
 // The payment benchmarks' shared parts: credits to pay, which credit and amount payment i takes, a bounded pool,
 // and one payment through the workflow's database steps in plain transactions (no Temporal, no HTTP).
@@ -34,12 +35,17 @@ export async function pool<T>(n: number, concurrency: number, job: (i: number) =
   return out;
 }
 
-/** One payment through the same steps the workflow runs (validate, persist, apply, outcome), in plain transactions. */
-export async function payPlain(steps: ReturnType<typeof createPaymentActivities>, creditId: string, amount: string, today: string): Promise<void> {
-  const req = { paymentId: randomUUID(), creditId, amount, paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
+/**
+ * One payment through the same steps as the API and the workflow (the key recorded, then validate, persist, apply,
+ * outcome; a refusal recorded as the workflow records it), in plain transactions. Without the key recorded,
+ * validation would refuse every payment (UNRECORDED_REQUEST) and nothing after it would run.
+ */
+export async function payPlain(ds: DataSource, steps: ReturnType<typeof createPaymentActivities>, creditId: string, amount: string, paymentDate: string): Promise<void> {
+  const req = { paymentId: randomUUID(), creditId, amount, paymentDate, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
   const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
+  await recordKey(ds, { key: req.idempotencyKey, requestHash: requestHash(req), request: req });
   const verdict = await steps.validatePayment(req);
-  if (!verdict.ok) return;
+  if (!verdict.ok) return steps.recordRejection(req, verdict.refusal, wf);
   await steps.persistPayment(req, wf);
   await steps.applyPayment(req, wf);
   await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { runAsOne, Statement } from './statement';
+import { rowsFrom, runAsOne, Statement } from './statement';
 
 export interface AuditEntry {
   action: string;
@@ -13,12 +13,26 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** The audit insert, to run alone or as part of one statement with the change it records. */
-export function auditStatement(e: AuditEntry): Statement {
+/**
+ * The audit insert of any number of entries, to run alone or as part of one statement with the change it records.
+ * The database links each entry into its chain, row by row in the order given (migration AuditChain), and skips an
+ * entry whose dedupe key was written before.
+ */
+export function auditStatement(entries: AuditEntry[]): Statement {
+  const from = rowsFrom([
+    ['action', 'text', entries.map((e) => e.action)],
+    ['credit_id', 'uuid', entries.map((e) => e.creditId ?? null)],
+    ['payment_id', 'uuid', entries.map((e) => e.paymentId ?? null)],
+    ['actor', 'text', entries.map((e) => e.actor ?? null)],
+    ['workflow_id', 'text', entries.map((e) => e.workflowId ?? null)],
+    ['run_id', 'text', entries.map((e) => e.runId ?? null)],
+    ['dedupe_key', 'text', entries.map((e) => e.dedupeKey ?? null)],
+    ['details', 'jsonb', entries.map((e) => JSON.stringify(e.details ?? {}))],
+  ]);
   return {
     sql: `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
-          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (dedupe_key) DO NOTHING`,
-    params: [e.action, e.creditId ?? null, e.paymentId ?? null, e.actor ?? null, e.workflowId ?? null, e.runId ?? null, e.dedupeKey ?? null, JSON.stringify(e.details ?? {})],
+          SELECT * FROM ${from.sql} ON CONFLICT (dedupe_key) DO NOTHING`,
+    params: from.params,
   };
 }
 
@@ -28,29 +42,11 @@ export function auditStatement(e: AuditEntry): Statement {
  * content and the previous entry's hash (migration AuditChain; `npm run cli -- audit verify`).
  * The caller's transaction must be READ COMMITTED (the default).
  */
-export async function appendAudit(m: EntityManager, e: AuditEntry): Promise<void> {
-  await runAsOne(m, [auditStatement(e)]);
+export async function appendAudit(m: Pick<EntityManager, 'query'>, e: AuditEntry): Promise<void> {
+  await appendAuditMany(m, [e]);
 }
 
-/**
- * Many audit entries in one statement, linked into their chains in the order given (the trigger runs row by row
- * in that order), each skipped when its dedupe key was written before.
- */
+/** Many audit entries in one statement, linked into their chains in the order given. */
 export async function appendAuditMany(m: Pick<EntityManager, 'query'>, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await m.query(
-    `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
-     SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-     ON CONFLICT (dedupe_key) DO NOTHING`,
-    [
-      entries.map((e) => e.action),
-      entries.map((e) => e.creditId ?? null),
-      entries.map((e) => e.paymentId ?? null),
-      entries.map((e) => e.actor ?? null),
-      entries.map((e) => e.workflowId ?? null),
-      entries.map((e) => e.runId ?? null),
-      entries.map((e) => e.dedupeKey ?? null),
-      entries.map((e) => JSON.stringify(e.details ?? {})),
-    ],
-  );
+  if (entries.length > 0) await runAsOne(m, [auditStatement(entries)]);
 }

@@ -4,8 +4,9 @@ import type { PaymentRequest, Refusal, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { loadSchedules } from './credits';
 import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
-import { appendRun, lockCredits, RunResult, writeRuns } from './ledger';
-import { appliedDetails, recordBatchPayments, refusalOf } from './payments';
+import { appendRun, lockCredits, Placed, RunResult, runStatements } from './ledger';
+import { appliedEntry, batchPaymentsStatement, PaymentRow, refusalOf, rejectedEntry } from './payments';
+import { runAsOne, Statement } from './statement';
 import type { CreditRow } from './rows';
 
 /**
@@ -39,6 +40,8 @@ interface LineRow {
   payment_date: string | null;
   reference: string | null;
   line_key: string;
+  /** The line as a payment request, made once (its id is a hash of its key). */
+  request?: PaymentRequest;
 }
 
 type Outcome = { line: number; status: 'APPLIED' | 'WOULD_APPLY' | 'REJECTED' | 'DUPLICATE'; paymentId: string | null; refusal?: Refusal };
@@ -67,7 +70,7 @@ export async function planBatchChunks(ds: DataSource, batchId: string, after: st
 }
 
 function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
-  return {
+  return (l.request ??= {
     paymentId: paymentIdForKey(l.line_key),
     creditId: l.credit_id,
     amount: l.amount,
@@ -75,7 +78,7 @@ function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
     reference: l.reference,
     idempotencyKey: l.line_key,
     actor: input.actor,
-  };
+  });
 }
 
 /** Each line's key: recorded now (first use), or the first request's answer (a duplicate, or a reused key). */
@@ -112,20 +115,29 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
     );
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
     const keys = await keysOf(m, lines, input);
-    const outcomes = await applyLines(m, lines, credits, keys, input);
-    return recordOutcomes(m, input, outcomes, lines);
+    const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
+    const { totals, records } = outcomeStatements(input, outcomes, lines);
+    // The chunk's writes, its lines' outcomes and its own row: one statement, one round trip.
+    await runAsOne(m, [...writes, ...records]);
+    return totals;
   });
 }
 
-async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow[], keys: Awaited<ReturnType<typeof keysOf>>, input: ChunkInput): Promise<Outcome[]> {
+/** Each line's outcome, and the statements that write a chunk's payments (none in a dry run). */
+async function applyLines(
+  m: EntityManager,
+  lines: LineRow[],
+  credits: CreditRow[],
+  keys: Awaited<ReturnType<typeof keysOf>>,
+  input: ChunkInput,
+): Promise<{ outcomes: Outcome[]; writes: Statement[] }> {
   const schedules = await loadSchedules(m, credits);
   const byId = new Map(credits.map((c) => [c.id, c]));
   const outcomes: Outcome[] = [];
-  const payments: Parameters<typeof recordBatchPayments>[1] = [];
-  const runs: Parameters<typeof writeRuns>[1] = [];
-  const appended: Parameters<typeof writeRuns>[2] = [];
+  const payments: PaymentRow[] = [];
+  const runs: Parameters<typeof runStatements>[0] = [];
+  const appended: Placed[] = [];
   const audit: AuditEntry[] = [];
-  const base = { actor: input.actor, workflowId: input.wf.workflowId, runId: input.wf.runId };
   for (let i = 0; i < lines.length; ) {
     const credit = byId.get(lines[i].credit_id)!;
     let j = i;
@@ -151,41 +163,35 @@ async function applyLines(m: EntityManager, lines: LineRow[], credits: CreditRow
     run.results.forEach((r: RunResult, k) => {
       const req = reqs[k];
       const line = own[k].line_number;
+      const more = { batchId: input.batchId, line };
       if (!r.ok) {
         const refusal = refusalFrom(r.error);
         outcomes.push({ line, status: 'REJECTED', paymentId: req.paymentId, refusal });
         payments.push({ req, refusal });
-        audit.push({ ...base, action: 'payment.rejected', creditId: credit.id, paymentId: req.paymentId, dedupeKey: `payment:${req.paymentId}:rejected`, details: { amount: req.amount, paymentDate: req.paymentDate, ...refusal, batchId: input.batchId, line } });
+        audit.push(rejectedEntry(req, refusal, input.wf, more));
         return;
       }
+      const placed = { creditId: credit.id, paymentId: req.paymentId, seq: r.seq, allocation: r.allocation };
       outcomes.push({ line, status: input.mode === 'APPLY' ? 'APPLIED' : 'WOULD_APPLY', paymentId: req.paymentId });
-      payments.push({ req });
-      appended.push({ creditId: credit.id, paymentId: req.paymentId, seq: r.seq, allocation: r.allocation });
-      audit.push({
-        ...base,
-        action: 'payment.applied',
-        creditId: credit.id,
-        paymentId: req.paymentId,
-        dedupeKey: `payment:${req.paymentId}:applied`,
-        details: { ...appliedDetails(req.amount, r, formatMoney(r.balanceBefore)), batchId: input.batchId, line },
-      });
+      payments.push({ req, placed });
+      appended.push(placed);
+      audit.push(appliedEntry(req, r, formatMoney(r.balanceBefore), input.wf, more));
     });
     if (run.lastSeq > credit.last_ledger_seq) runs.push({ creditId: credit.id, state: run.state, lastSeq: run.lastSeq });
   }
-  if (input.mode === 'APPLY') {
-    await recordBatchPayments(m, payments, input.wf);
-    await writeRuns(m, runs, appended, audit);
-  }
-  return outcomes;
+  // Payments in their final status, allocations, credit states, change marks and audit entries.
+  const writes = input.mode === 'APPLY' ? [...batchPaymentsStatement(payments, input.wf), ...runStatements(runs, appended, audit)] : [];
+  return { outcomes, writes };
 }
 
-async function recordOutcomes(m: EntityManager, input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): Promise<ChunkTotals> {
-  await m.query(
-    `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
-       FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
-      WHERE l.batch_id = $1 AND l.line_number = u.line`,
-    [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
-  );
+/** The chunk's totals, and the statements recording each line's outcome and the chunk's row. */
+function outcomeStatements(input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): { totals: ChunkTotals; records: Statement[] } {
+  const linesOutcome: Statement = {
+    sql: `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
+            FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
+           WHERE l.batch_id = $1 AND l.line_number = u.line`,
+    params: [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
+  };
   const amountOf = new Map(lines.map((l) => [l.line_number, l.amount]));
   const applied = outcomes.filter((o) => o.status === 'APPLIED' || o.status === 'WOULD_APPLY');
   const totals: ChunkTotals = {
@@ -194,13 +200,9 @@ async function recordOutcomes(m: EntityManager, input: ChunkInput, outcomes: Out
     duplicate: outcomes.filter((o) => o.status === 'DUPLICATE').length,
     amountApplied: formatMoney(sumMoney(applied.map((o) => new Decimal(amountOf.get(o.line)!)))),
   };
-  await m.query(`INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`, [
-    input.batchId,
-    input.lo,
-    totals.applied,
-    totals.rejected,
-    totals.duplicate,
-    totals.amountApplied,
-  ]);
-  return totals;
+  const chunkRow: Statement = {
+    sql: `INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`,
+    params: [input.batchId, input.lo, totals.applied, totals.rejected, totals.duplicate, totals.amountApplied],
+  };
+  return { totals, records: [linesOutcome, chunkRow] };
 }

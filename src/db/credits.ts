@@ -83,9 +83,10 @@ export async function findCredit(m: EntityManager | DataSource, id: string): Pro
   return rows[0];
 }
 
-// Schedules never change after creation, so a process may keep them (the oldest goes first past the limit).
+// Schedules never change after creation, so a process may keep them (the oldest goes first past the limit). A
+// schedule of 24 instalments as Decimals takes about 25 KB, so the limit bounds the cache near 50 MB.
 const scheduleCache = new Map<string, Schedule>();
-const SCHEDULE_CACHE_MAX_CREDITS = 10_000;
+const SCHEDULE_CACHE_MAX_CREDITS = 2_000;
 
 /** The credit's stored schedule: the one schedule loader. */
 export async function loadSchedule(m: Pick<EntityManager, 'query'>, credit: CreditRow): Promise<Schedule> {
@@ -98,7 +99,11 @@ export async function loadSchedule(m: Pick<EntityManager, 'query'>, credit: Cred
   return schedule;
 }
 
-/** The stored schedules of many credits in one query (cached as loadSchedule caches them). */
+/**
+ * The stored schedules of many credits in one query (a file's chunk). Cached ones are used, but these are not
+ * added to the cache: a file names each credit in one chunk only, and a file's hundreds of thousands of credits
+ * would only push out the schedules single payments keep using.
+ */
 export async function loadSchedules(m: Pick<EntityManager, 'query'>, credits: CreditRow[]): Promise<Map<string, Schedule>> {
   const out = new Map<string, Schedule>();
   const missing = credits.filter((c) => {
@@ -110,11 +115,6 @@ export async function loadSchedules(m: Pick<EntityManager, 'query'>, credits: Cr
   const rows: InstallmentRow[] = await m.query(`SELECT * FROM credit_installments WHERE credit_id = ANY($1::uuid[]) ORDER BY credit_id, number`, [missing.map((c) => c.id)]);
   const byCredit = new Map<string, InstallmentRow[]>();
   for (const r of rows) (byCredit.get(r.credit_id) ?? byCredit.set(r.credit_id, []).get(r.credit_id)!).push(r);
-  for (const c of missing) {
-    const schedule = scheduleOf(c, byCredit.get(c.id) ?? []);
-    if (scheduleCache.size >= SCHEDULE_CACHE_MAX_CREDITS) scheduleCache.delete(scheduleCache.keys().next().value!);
-    scheduleCache.set(c.id, schedule);
-    out.set(c.id, schedule);
-  }
+  for (const c of missing) out.set(c.id, scheduleOf(c, byCredit.get(c.id) ?? []));
   return out;
 }

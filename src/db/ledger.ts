@@ -1,10 +1,10 @@
 import { EntityManager } from 'typeorm';
 import { CreditState, Decimal, LedgerPayment, PaymentAllocation, Schedule, applyPayment, assert, formatMoney, recompute, sumMoney } from '../domain';
-import { CreditRow, UPDATE_CREDIT_STATE, UPDATE_CREDITS_STATE, stateOf, stateParams } from './rows';
-import { runAsOne, Statement } from './statement';
-import { AuditEntry, appendAuditMany, auditStatement } from './audit';
+import { CreditRow, stateOf, updateCreditsState } from './rows';
+import { rowsFrom, runAsOne, Statement } from './statement';
+import { AuditEntry, auditStatement } from './audit';
 import { loadSchedule } from './credits';
-import { markChanged, markManyChanged } from './verification-marks';
+import { markManyChanged } from './verification-marks';
 
 /**
  * The only code that writes a credit's state (balance, totals, status) and its payments' place in the ledger
@@ -63,37 +63,62 @@ function assertBalanced(schedule: Schedule, s: CreditState): void {
   assert(!s.balance.isNegative(), 'balance ≥ 0');
 }
 
-/** The allocation rows of one payment, and its portions and place in the ledger (APPLIED). */
-function allocationStatements(creditId: string, paymentId: string, seq: number, a: PaymentAllocation): Statement[] {
-  return [
-    {
-      sql: `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
-            SELECT $1, $2, * FROM unnest($3::int[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
-      params: [
-        paymentId,
-        creditId,
-        a.lines.map((l) => l.installmentNumber),
-        a.lines.map((l) => formatMoney(l.amount)),
-        a.lines.map((l) => formatMoney(l.principal)),
-        a.lines.map((l) => formatMoney(l.interest)),
-        a.lines.map((l) => formatMoney(l.remainingForInstallment)),
-      ],
-    },
-    {
-      sql: `UPDATE payments SET ledger_seq = $2, principal_portion = $3, interest_portion = $4, installment_number = $5,
-                   remaining_for_installment = $6, balance_after = $7, status = 'APPLIED', applied_at = coalesce(applied_at, now())
-             WHERE id = $1`,
-      params: [paymentId, seq, formatMoney(a.principal), formatMoney(a.interest), a.installmentNumber, formatMoney(a.remainingForInstallment), formatMoney(a.balanceAfter)],
-    },
-  ];
+/** A payment's place in its credit's ledger: its sequence number and allocation. */
+export interface Placed {
+  creditId: string;
+  paymentId: string;
+  seq: number;
+  allocation: PaymentAllocation;
+}
+
+/** The allocation rows of these payments, one statement for any number of them. */
+function allocationsStatement(placed: Placed[]): Statement {
+  const lines = placed.flatMap((p) => p.allocation.lines.map((l) => ({ p, l })));
+  const from = rowsFrom([
+    ['payment_id', 'uuid', lines.map((x) => x.p.paymentId)],
+    ['credit_id', 'uuid', lines.map((x) => x.p.creditId)],
+    ['installment_number', 'int', lines.map((x) => x.l.installmentNumber)],
+    ['amount', 'numeric', lines.map((x) => formatMoney(x.l.amount))],
+    ['principal', 'numeric', lines.map((x) => formatMoney(x.l.principal))],
+    ['interest', 'numeric', lines.map((x) => formatMoney(x.l.interest))],
+    ['remaining_for_installment', 'numeric', lines.map((x) => formatMoney(x.l.remainingForInstallment))],
+  ]);
+  return {
+    sql: `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
+          SELECT * FROM ${from.sql}`,
+    params: from.params,
+  };
 }
 
 /**
- * The credit's new state, and the mark that it changed since its last verification (the nightly batch checks
+ * The payments row's columns for its place in the ledger, their SQL types, and their values (null when the payment
+ * is not in the ledger): the one definition the single payment's update and a file's insert both use.
+ */
+export const PLACEMENT_COLUMNS = ['ledger_seq', 'principal_portion', 'interest_portion', 'installment_number', 'remaining_for_installment', 'balance_after'];
+export const PLACEMENT_TYPES = ['int', 'numeric', 'numeric', 'int', 'numeric', 'numeric'];
+export function placementValues(p: Placed | undefined): unknown[] {
+  if (!p) return PLACEMENT_COLUMNS.map(() => null);
+  const a = p.allocation;
+  return [p.seq, formatMoney(a.principal), formatMoney(a.interest), a.installmentNumber, formatMoney(a.remainingForInstallment), formatMoney(a.balanceAfter)];
+}
+
+/** Payment rows that exist (PENDING, or APPLIED being renumbered) get their place in the ledger, and are APPLIED. */
+function placementStatement(placed: Placed[]): Statement {
+  const values = placed.map(placementValues);
+  const from = rowsFrom([['id', 'uuid', placed.map((p) => p.paymentId)], ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], values.map((v) => v[i])])]);
+  return {
+    sql: `UPDATE payments p SET ${PLACEMENT_COLUMNS.map((c) => `${c} = u.${c}`).join(', ')}, status = 'APPLIED', applied_at = coalesce(p.applied_at, now())
+            FROM ${from.sql} WHERE p.id = u.id`,
+    params: from.params,
+  };
+}
+
+/**
+ * The credits' new states, and the mark that each changed since its last verification (the nightly batch checks
  * marked credits): every write of credit state comes through here, so none goes unmarked.
  */
-function stateStatements(creditId: string, s: CreditState, lastSeq: number): Statement[] {
-  return [{ sql: UPDATE_CREDIT_STATE, params: [creditId, ...stateParams(s), lastSeq] }, markChanged(creditId)];
+function stateStatements(states: Array<{ creditId: string; state: CreditState; lastSeq: number }>): Statement[] {
+  return [updateCreditsState(states), markManyChanged(states.map((s) => s.creditId))];
 }
 
 export interface Appended {
@@ -120,7 +145,13 @@ export async function appendToLedger(
   assertBalanced(schedule, state);
   const seq = credit.last_ledger_seq + 1;
   const result = { state, allocation, seq };
-  await runAsOne(m, [...allocationStatements(credit.id, payment.id, seq, allocation), ...stateStatements(credit.id, state, seq), ...(audit ? [auditStatement(audit(result))] : [])]);
+  const placed = [{ creditId: credit.id, paymentId: payment.id, seq, allocation }];
+  await runAsOne(m, [
+    allocationsStatement(placed),
+    placementStatement(placed),
+    ...stateStatements([{ creditId: credit.id, state, lastSeq: seq }]),
+    ...(audit ? [auditStatement([audit(result)])] : []),
+  ]);
   return result;
 }
 
@@ -134,17 +165,13 @@ export async function rebuildFromLedger(m: EntityManager, credit: CreditRow, loa
   assertBalanced(schedule, state);
   for (let i = 0; i < allocations.length; i++) assertAllocated(ledger[i].id, ledger[i].amount, allocations[i].allocation);
   await m.query(`DELETE FROM payment_allocations WHERE credit_id = $1`, [credit.id]);
-  let seq = 0;
-  for (const { paymentId, allocation } of allocations) {
-    seq += 1;
-    // Renumbering keeps ledger order contiguous; shift first to dodge the unique index.
-    await m.query(`UPDATE payments SET ledger_seq = NULL WHERE id = $1`, [paymentId]);
-    await runAsOne(m, allocationStatements(credit.id, paymentId, -seq, allocation));
-  }
-  if (seq > 0) {
+  // Renumbering keeps ledger order contiguous: negative numbers first, to dodge the unique index, then flipped.
+  const placed = allocations.map(({ paymentId, allocation }, i) => ({ creditId: credit.id, paymentId, seq: -(i + 1), allocation }));
+  if (placed.length > 0) {
+    await runAsOne(m, [allocationsStatement(placed), placementStatement(placed)]);
     await m.query(`UPDATE payments SET ledger_seq = -ledger_seq WHERE credit_id = $1 AND ledger_seq < 0`, [credit.id]);
   }
-  await runAsOne(m, stateStatements(credit.id, state, seq));
+  await runAsOne(m, stateStatements([{ creditId: credit.id, state, lastSeq: placed.length }]));
   return { before: stateOf(credit), after: state };
 }
 
@@ -186,54 +213,15 @@ export function appendRun(
 }
 
 /**
- * Writes the runs of a chunk: every appended payment's allocation rows and place in the ledger (APPLIED), every
- * credit's new state, and the audit entries describing them, a few statements for the whole chunk. The caller
- * holds the transaction and the credits' locks, and wrote the payment rows (PENDING) before.
+ * The statements that write the runs of a chunk: every appended payment's allocation rows, every credit's new state,
+ * and the audit entries describing them, a few statements for the whole chunk (the caller runs them with the payment
+ * rows, written APPLIED with their place in the ledger from `placementValues`). The caller holds the transaction
+ * and the credits' locks.
  */
-export async function writeRuns(
-  m: Pick<EntityManager, 'query'>,
-  credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>,
-  appended: Array<{ creditId: string; paymentId: string; seq: number; allocation: PaymentAllocation }>,
-  audit: AuditEntry[],
-): Promise<void> {
-  const lines = appended.flatMap((p) => p.allocation.lines.map((l) => ({ p, l })));
-  if (lines.length > 0) {
-    await m.query(
-      `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
-      [
-        lines.map((x) => x.p.paymentId),
-        lines.map((x) => x.p.creditId),
-        lines.map((x) => x.l.installmentNumber),
-        lines.map((x) => formatMoney(x.l.amount)),
-        lines.map((x) => formatMoney(x.l.principal)),
-        lines.map((x) => formatMoney(x.l.interest)),
-        lines.map((x) => formatMoney(x.l.remainingForInstallment)),
-      ],
-    );
-    const a = appended.map((p) => p.allocation);
-    await m.query(
-      `UPDATE payments p SET ledger_seq = u.seq, principal_portion = u.principal, interest_portion = u.interest, installment_number = u.inst,
-              remaining_for_installment = u.remaining, balance_after = u.balance_after, status = 'APPLIED', applied_at = coalesce(p.applied_at, now())
-         FROM unnest($1::uuid[], $2::int[], $3::numeric[], $4::numeric[], $5::int[], $6::numeric[], $7::numeric[])
-              AS u(id, seq, principal, interest, inst, remaining, balance_after)
-        WHERE p.id = u.id`,
-      [
-        appended.map((p) => p.paymentId),
-        appended.map((p) => p.seq),
-        a.map((x) => formatMoney(x.principal)),
-        a.map((x) => formatMoney(x.interest)),
-        a.map((x) => x.installmentNumber),
-        a.map((x) => formatMoney(x.remainingForInstallment)),
-        a.map((x) => formatMoney(x.balanceAfter)),
-      ],
-    );
-  }
-  if (credits.length > 0) {
-    const params = credits.map((c) => stateParams(c.state));
-    await m.query(UPDATE_CREDITS_STATE, [credits.map((c) => c.creditId), ...[0, 1, 2, 3, 4, 5].map((i) => params.map((p) => p[i])), credits.map((c) => c.lastSeq)]);
-    const mark = markManyChanged(credits.map((c) => c.creditId));
-    await m.query(mark.sql, mark.params);
-  }
-  await appendAuditMany(m, audit);
+export function runStatements(credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>, appended: Placed[], audit: AuditEntry[]): Statement[] {
+  return [
+    ...(appended.length > 0 ? [allocationsStatement(appended)] : []),
+    ...(credits.length > 0 ? stateStatements(credits) : []),
+    ...(audit.length > 0 ? [auditStatement(audit)] : []),
+  ];
 }

@@ -60,6 +60,15 @@ export async function hashStream(body: Readable): Promise<string> {
   return h.digest('hex');
 }
 
+/**
+ * The statement timeout of a file's COPY: it runs as long as the body streams in (a file of the largest size the
+ * config allows, from a slow client), far past the pool's per-statement default. A client that stalls is cut by
+ * the HTTP server's own request timeout, which ends the COPY.
+ */
+const UPLOAD_STATEMENT_TIMEOUT_MS = 15 * 60_000;
+/** prepareBatch's two statements each walk every line of the file (up to 1,000,000). */
+const PREPARE_STATEMENT_TIMEOUT_MS = 5 * 60_000;
+
 const LINE_COLUMNS = 'batch_id, line_number, credit_id, credit_external_id, amount, payment_date, reference, line_key';
 
 /** Lines as COPY csv rows, checked as they pass; the file's hash is taken from the same bytes. */
@@ -92,6 +101,7 @@ export async function recordBatchFile(ds: DataSource, b: NewBatch, body: Readabl
   let failed = false;
   try {
     await client.query('BEGIN');
+    await client.query(`SET LOCAL statement_timeout = ${UPLOAD_STATEMENT_TIMEOUT_MS}`);
     await client.query(
       `INSERT INTO payment_batches (id, idempotency_key, file_hash, format, mode, status, line_count, workflow_id, actor)
        VALUES ($1,$2,'',$3,$4,'RECEIVED',0,$5,$6)`,
@@ -129,6 +139,7 @@ export async function prepareBatch(ds: DataSource, id: string): Promise<{ lineCo
   return ds.transaction(async (m) => {
     const [batch]: BatchRow[] = await m.query(`SELECT * FROM payment_batches WHERE id = $1 FOR UPDATE`, [id]);
     if (!batch) return undefined;
+    await m.query(`SET LOCAL statement_timeout = ${PREPARE_STATEMENT_TIMEOUT_MS}`);
     await m.query(
       `UPDATE payment_batch_lines l SET credit_id = c.id FROM credits c
         WHERE l.batch_id = $1 AND l.credit_id IS NULL AND l.status = 'PENDING' AND c.external_id = l.credit_external_id`,

@@ -1,9 +1,10 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError, checkPayment, formatMoney, reversalRefusal, validatePaymentDate } from '../domain';
 import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict, WorkflowRef } from '../workflows/types';
-import { appendAudit } from './audit';
+import { appendAudit, AuditEntry } from './audit';
 import { findCredit, loadSchedule } from './credits';
-import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, rebuildFromLedger } from './ledger';
+import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, Placed, PLACEMENT_COLUMNS, PLACEMENT_TYPES, placementValues, rebuildFromLedger } from './ledger';
+import { rowsFrom, runAsOne, Statement } from './statement';
 import { stateOf } from './rows';
 import { isRecordedPayment } from './recorded-starts';
 import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
@@ -58,23 +59,14 @@ export async function validateReversal(q: Query, paymentId: string): Promise<Ver
 
 /** The payment row as PENDING; does nothing when it exists already. */
 export async function recordPending(m: Query, req: PaymentRequest, wf: WorkflowRef): Promise<void> {
-  await m.query(
-    `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, workflow_id, actor)
-     VALUES ($1,$2,$3,$4,$5,$6,'PENDING',$7,$8) ON CONFLICT (id) DO NOTHING`,
-    [req.paymentId, req.creditId, req.idempotencyKey, req.amount, req.paymentDate, req.reference, wf.workflowId, req.actor],
-  );
+  await runAsOne(m, [paymentRowsStatement([{ req }], wf, { existing: 'skip' })]);
 }
 
 /** Records a refused payment as REJECTED with its reason; changes no credit. True when this call recorded it. */
 export async function recordRejection(ds: DataSource, req: PaymentRequest, refusal: Refusal, wf: WorkflowRef): Promise<boolean> {
   return ds.transaction(async (m) => {
-    const inserted = await m.query(
-      `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, workflow_id, actor, completed_at)
-       SELECT $1,$2,$3,$4,$5,$6,'REJECTED',$7,$8,$9,$10, now()
-        WHERE EXISTS (SELECT 1 FROM credits WHERE id = $2)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [req.paymentId, req.creditId, req.idempotencyKey, req.amount, req.paymentDate, req.reference, refusal.code, refusal.detail, wf.workflowId, req.actor],
-    );
+    const insert = paymentRowsStatement([{ req, refusal }], wf, { existing: 'skip', ifCreditExists: true });
+    const inserted: unknown[] = await m.query(insert.sql, insert.params);
     let recorded = inserted.length > 0;
     if (!recorded) {
       // Refused at apply time (the row exists as PENDING): mark it, unless already terminal.
@@ -85,23 +77,30 @@ export async function recordRejection(ds: DataSource, req: PaymentRequest, refus
       ]);
       recorded = updated > 0;
     }
-    const details = { amount: req.amount, paymentDate: req.paymentDate, ...refusal };
-    await appendAudit(m, { action: 'payment.rejected', creditId: req.creditId, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:rejected`, details });
+    await appendAudit(m, rejectedEntry(req, refusal, wf));
     return recorded;
   });
 }
 
-/** What the audit entry of an applied payment says, whichever way the payment came (alone or in a file). */
-export function appliedDetails(amount: string, r: Appended, balanceBefore: string): Record<string, unknown> {
-  return {
-    amount,
+/** The audit entry of a refused payment, whichever way it came (alone, or a file's line with `more` saying which). */
+export function rejectedEntry(req: PaymentRequest, refusal: Refusal, wf: WorkflowRef, more: Record<string, unknown> = {}): AuditEntry {
+  const details = { amount: req.amount, paymentDate: req.paymentDate, ...refusal, ...more };
+  return { action: 'payment.rejected', creditId: req.creditId, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:rejected`, details };
+}
+
+/** The audit entry of an applied payment, whichever way it came (alone, or a file's line with `more` saying which). */
+export function appliedEntry(req: PaymentRequest, r: Appended, balanceBefore: string, wf: WorkflowRef, more: Record<string, unknown> = {}): AuditEntry {
+  const details = {
+    amount: req.amount,
     ledgerSeq: r.seq,
     principal: formatMoney(r.allocation.principal),
     interest: formatMoney(r.allocation.interest),
     balanceBefore,
     balanceAfter: formatMoney(r.state.balance),
     statusAfter: r.state.status,
+    ...more,
   };
+  return { action: 'payment.applied', creditId: req.creditId, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:applied`, details };
 }
 
 /**
@@ -115,15 +114,7 @@ export async function applyPayment(ds: DataSource, req: PaymentRequest, wf: Work
     if (paymentStatus === 'APPLIED') return { ok: true } as const;
     if (paymentStatus !== 'PENDING') return { ok: false, refusal: { code: `PAYMENT_${paymentStatus}`, detail: `payment is ${paymentStatus}` } } as const;
     try {
-      await appendToLedger(m, credit, { id: req.paymentId, amount: new Decimal(req.amount), paymentDate: req.paymentDate }, (r) => ({
-        action: 'payment.applied',
-        creditId: req.creditId,
-        paymentId: req.paymentId,
-        actor: req.actor,
-        ...wf,
-        dedupeKey: `payment:${req.paymentId}:applied`,
-        details: appliedDetails(req.amount, r, credit.balance),
-      }));
+      await appendToLedger(m, credit, { id: req.paymentId, amount: new Decimal(req.amount), paymentDate: req.paymentDate }, (r) => appliedEntry(req, r, credit.balance, wf));
     } catch (err) {
       const refusal = refusalOf(err);
       if (refusal) return { ok: false, refusal } as const;
@@ -200,40 +191,57 @@ export async function reversePayment(ds: DataSource, req: ReversalRequest, wf: W
   });
 }
 
-/** A payment file's line as a payment row: PENDING (its chunk applies it next) or REJECTED with its reason. */
-export interface BatchPaymentRow {
+/** A payment row as written: PENDING (to be applied), REJECTED with its refusal, or APPLIED with its place in the ledger. */
+export interface PaymentRow {
   req: PaymentRequest;
   refusal?: Refusal;
+  placed?: Placed;
 }
 
 /**
- * The payment rows of a file's chunk in one statement, inside the chunk's transaction (the ledger writer then
- * applies the PENDING ones). A row that exists already (a retried chunk) is left as it is.
+ * The insert of payment rows, one statement for one or many: the one place that says what a new row holds in each
+ * status (REJECTED: its reason, completed now; APPLIED: its place in the ledger, applied now). `existing: 'skip'`
+ * leaves a row that exists as it is (a retried step); `'fail'` makes it an error (a file's chunk writes new payments
+ * only, so a row already there must not be taken as written). `ifCreditExists` skips rows of an unknown credit.
+ * Answers the ids it inserted.
  */
-export async function recordBatchPayments(m: Query, rows: BatchPaymentRow[], wf: WorkflowRef): Promise<void> {
-  if (rows.length === 0) return;
-  const col = <T>(f: (r: BatchPaymentRow) => T) => rows.map(f);
-  await m.query(
-    `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, workflow_id, actor, completed_at)
-     SELECT u.id, u.credit_id, u.key, u.amount, u.payment_date, u.reference, u.status, u.reason_code, u.reason, $11, u.actor,
-            CASE WHEN u.status = 'REJECTED' THEN now() END
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-            AS u(id, credit_id, key, amount, payment_date, reference, status, reason_code, reason, actor)
-     ON CONFLICT (id) DO NOTHING`,
+function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { existing: 'skip' | 'fail'; ifCreditExists?: boolean }): Statement {
+  const col = <T>(f: (r: PaymentRow) => T) => rows.map(f);
+  const placement = rows.map((r) => placementValues(r.placed));
+  const from = rowsFrom(
     [
-      col((r) => r.req.paymentId),
-      col((r) => r.req.creditId),
-      col((r) => r.req.idempotencyKey),
-      col((r) => r.req.amount),
-      col((r) => r.req.paymentDate),
-      col((r) => r.req.reference),
-      col((r) => (r.refusal ? 'REJECTED' : 'PENDING')),
-      col((r) => r.refusal?.code ?? null),
-      col((r) => r.refusal?.detail ?? null),
-      col((r) => r.req.actor),
-      wf.workflowId,
+      ['id', 'uuid', col((r) => r.req.paymentId)],
+      ['credit_id', 'uuid', col((r) => r.req.creditId)],
+      ['idempotency_key', 'text', col((r) => r.req.idempotencyKey)],
+      ['amount', 'numeric', col((r) => r.req.amount)],
+      ['payment_date', 'date', col((r) => r.req.paymentDate)],
+      ['reference', 'text', col((r) => r.req.reference)],
+      ['status', 'text', col((r) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING'))],
+      ['reason_code', 'text', col((r) => r.refusal?.code ?? null)],
+      ['reason', 'text', col((r) => r.refusal?.detail ?? null)],
+      ['actor', 'text', col((r) => r.req.actor)],
+      ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], placement.map((v) => v[i])]),
     ],
+    2,
   );
+  return {
+    sql: `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, actor, ${PLACEMENT_COLUMNS.join(', ')},
+                                workflow_id, completed_at, applied_at)
+          SELECT u.*, $1, CASE WHEN u.status = 'REJECTED' THEN now() END, CASE WHEN u.status = 'APPLIED' THEN now() END
+            FROM ${from.sql}
+           ${opts.ifCreditExists ? 'WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = u.credit_id)' : ''}
+          ${opts.existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''} RETURNING id`,
+    params: [wf.workflowId, ...from.params],
+  };
+}
+
+/**
+ * The payment rows of a file's chunk, written once in their final status (APPLIED with their place in the ledger,
+ * or REJECTED), as one statement to run with the chunk's other writes (ledger.ts `runStatements`), inside the
+ * chunk's transaction. A retried chunk never gets here (its chunk row is found first).
+ */
+export function batchPaymentsStatement(rows: PaymentRow[], wf: WorkflowRef): Statement[] {
+  return rows.length === 0 ? [] : [paymentRowsStatement(rows, wf, { existing: 'fail' })];
 }
 
 /** A file's reversal: these payments, those still APPLIED, marked REVERSED (the caller rebuilds their credits). */

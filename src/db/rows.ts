@@ -1,3 +1,4 @@
+import { rowsFrom, Statement } from './statement';
 import {
   CreditState,
   CreditStatus,
@@ -84,24 +85,30 @@ export function scheduleOf(row: CreditRow, installments: InstallmentRow[]): Sche
   };
 }
 
-/** Column values for a credit state, in the order the UPDATE below uses them. */
+/** Column values for a credit state, in the order updateCreditsState uses them. */
 export function stateParams(s: CreditState): unknown[] {
   return [formatMoney(s.totalPaid), formatMoney(s.balance), s.paidInstallments, s.paymentCount, s.lastPaymentDate, s.status];
 }
 
-export const UPDATE_CREDIT_STATE = `
-  UPDATE credits SET total_paid = $2, balance = $3, paid_installments = $4, payment_count = $5,
-         last_payment_date = $6, status = $7, last_ledger_seq = $8, updated_at = now()
-   WHERE id = $1`;
-
-/**
- * UPDATE_CREDIT_STATE for many credits in one statement (a payment file's chunk): the same columns, from arrays
- * in the order of `stateParams` with the credit id first and the last ledger sequence number last.
- */
-export const UPDATE_CREDITS_STATE = `
-  UPDATE credits c SET total_paid = u.total_paid, balance = u.balance, paid_installments = u.paid_installments,
-         payment_count = u.payment_count, last_payment_date = u.last_payment_date, status = u.status,
-         last_ledger_seq = u.last_ledger_seq, updated_at = now()
-    FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::int[], $5::int[], $6::date[], $7::text[], $8::int[])
-         AS u(id, total_paid, balance, paid_installments, payment_count, last_payment_date, status, last_ledger_seq)
-   WHERE c.id = u.id`;
+/** A credit's state written for one credit (a single payment) or many (a file's chunk) in one statement. */
+export function updateCreditsState(states: Array<{ creditId: string; state: CreditState; lastSeq: number }>): Statement {
+  const params = states.map((s) => stateParams(s.state));
+  const col = (i: number) => params.map((p) => p[i]);
+  const from = rowsFrom([
+    ['id', 'uuid', states.map((s) => s.creditId)],
+    ['total_paid', 'numeric', col(0)],
+    ['balance', 'numeric', col(1)],
+    ['paid_installments', 'int', col(2)],
+    ['payment_count', 'int', col(3)],
+    ['last_payment_date', 'date', col(4)],
+    ['status', 'text', col(5)],
+    ['last_ledger_seq', 'int', states.map((s) => s.lastSeq)],
+  ]);
+  return {
+    sql: `UPDATE credits c SET total_paid = u.total_paid, balance = u.balance, paid_installments = u.paid_installments,
+                 payment_count = u.payment_count, last_payment_date = u.last_payment_date, status = u.status,
+                 last_ledger_seq = u.last_ledger_seq, updated_at = now()
+            FROM ${from.sql} WHERE c.id = u.id`,
+    params: from.params,
+  };
+}

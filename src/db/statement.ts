@@ -25,3 +25,16 @@ export async function runAsOne(m: Pick<EntityManager, 'query'>, statements: Stat
   });
   await m.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
 }
+
+/**
+ * Rows as the FROM source of a statement, one array of values per column: `unnest` of one array parameter per
+ * column, or, for a single row, a VALUES list of plain parameters (no arrays to build, send and parse: the single
+ * payment's path writes one row at a time). Parameters are numbered from `first`. Columns are named `u.<name>`.
+ */
+export function rowsFrom(columns: Array<[name: string, type: string, values: unknown[]]>, first = 1): { sql: string; params: unknown[] } {
+  const names = columns.map(([n]) => n).join(', ');
+  if (columns[0][2].length === 1) {
+    return { sql: `(VALUES (${columns.map(([, t], i) => `$${first + i}::${t}`).join(', ')})) AS u(${names})`, params: columns.map(([, , v]) => v[0]) };
+  }
+  return { sql: `unnest(${columns.map(([, t], i) => `$${first + i}::${t}[]`).join(', ')}) AS u(${names})`, params: columns.map(([, , v]) => v) };
+}

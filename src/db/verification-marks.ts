@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { FIRST_ID } from '../domain/keyset';
-import type { Statement } from './statement';
+import { rowsFrom, type Statement } from './statement';
 
 /**
  * The verification marks (DESIGN.md §11): which credits changed since they were last proven consistent, and
@@ -11,22 +11,14 @@ import type { Statement } from './statement';
 
 type Query = Pick<EntityManager, 'query'>;
 
-/** The mark: a new change sequence for the credit (a row if it had none). */
-export function markChanged(creditId: string): Statement {
-  return {
-    sql: `INSERT INTO credit_changes (credit_id, change_seq) VALUES ($1, nextval('credit_change_seq'))
-          ON CONFLICT (credit_id) DO UPDATE SET change_seq = excluded.change_seq, changed_at = now()`,
-    params: [creditId],
-  };
-}
-
-/** The mark for many credits at once (a payment file's chunk), one new change sequence each. */
+/** The mark: a new change sequence for each credit (a row if it had none), for one credit or a file's chunk's many. */
 export function markManyChanged(creditIds: string[]): Statement {
+  const from = rowsFrom([['id', 'uuid', creditIds]]);
   return {
     sql: `INSERT INTO credit_changes (credit_id, change_seq)
-          SELECT id, nextval('credit_change_seq') FROM unnest($1::uuid[]) AS t(id)
+          SELECT u.id, nextval('credit_change_seq') FROM ${from.sql}
           ON CONFLICT (credit_id) DO UPDATE SET change_seq = excluded.change_seq, changed_at = now()`,
-    params: [creditIds],
+    params: from.params,
   };
 }
 

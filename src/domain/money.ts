@@ -69,10 +69,20 @@ export function parsePositiveMoney(input: unknown, field: string): Decimal {
   return d;
 }
 
-/** "150.00"-style string, always two decimals, never "-0.00". */
+/**
+ * "150.00"-style string, always two decimals, never "-0.00". An amount with at most two decimals (every stored
+ * one) is padded from its plain text, which this module's Decimal prints without exponent or trailing zeros:
+ * the same text toFixed gives, without its rounding pass (a payment file formats a few numbers per line).
+ */
 export function formatMoney(x: DecimalJs): string {
   const d = own(x);
-  return (d.isZero() ? ZERO : d).toFixed(2, Decimal.ROUND_HALF_EVEN);
+  if (d.isZero()) return '0.00';
+  const text = d.toString();
+  const dot = text.indexOf('.');
+  if (dot === -1 && d.isFinite()) return `${text}.00`;
+  if (dot !== -1 && text.length - dot === 3) return text;
+  if (dot !== -1 && text.length - dot === 2) return `${text}0`;
+  return d.toFixed(2, Decimal.ROUND_HALF_EVEN);
 }
 
 /**
