@@ -75,6 +75,7 @@ describe('the dashboard\'s payment files and credit pages in headless Chromium',
     // The list of recent batches shows it.
     await page.click('a[data-route="files"]');
     await page.waitForSelector(`#batches-table tr[data-batch-id="${batchId}"][data-status="COMPLETED"]`, { timeout: 30_000 });
+    await browser.screenshot('payment-files.png');
 
     // The credit, by its loan number from the search box: schedule, payments with their split, audit trail.
     await page.fill('#credit-query', loan);
