@@ -103,8 +103,8 @@ export async function cancelBatch(deps: PaymentBatchDeps, id: string): Promise<B
   try {
     await deps.client.workflow.getHandle(batch.workflow_id).cancel();
   } catch (err) {
-    // The workflow finished between the read and the request: the batch's row says how.
-    if (err instanceof WorkflowNotFoundError) throw new ConflictError('BATCH_NOT_RUNNING', `payment batch ${id} has already finished`);
+    // The workflow finished between the read and the request (the batch's row says how), or never started.
+    if (err instanceof WorkflowNotFoundError) throw new ConflictError('BATCH_NOT_RUNNING', `payment batch ${id} has no running workflow`);
     rethrowUnavailable(err, 'the workflow service is unreachable; ask again');
   }
   return batch;
