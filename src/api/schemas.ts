@@ -77,6 +77,11 @@ export const ReversalBody = z.strictObject({ reason: z.string().refine(safeText(
 
 export const AsOfQuery = z.object({ asOf: date('asOf').optional() });
 
+export const AuditPageQuery = z.object({
+  before: z.string().regex(/^[1-9]\d{0,18}$/, { message: 'before must be an audit entry id' }).optional().describe("the previous page's next"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
 export const IdempotencyKey = z
   .string({ error: 'the Idempotency-Key header is required' })
   .min(1, { message: 'the Idempotency-Key header is required' })

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { paymentBatchWorkflow } from '../workflows';
@@ -89,4 +89,23 @@ export async function reverseBatch(deps: PaymentBatchDeps, fileId: string, reaso
   const reversal = (await findBatch(deps.ds, id))!;
   if (reversal.status === 'RECEIVED') await startBatch(deps, reversal);
   return reversal;
+}
+
+/**
+ * Asks a running batch to stop: the chunks in flight finish (each is one transaction), no further chunk starts,
+ * and what was applied stays applied (its lines listed as APPLIED; the rest stay PENDING). A batch already finished
+ * is a 409; asking twice is harmless.
+ */
+export async function cancelBatch(deps: PaymentBatchDeps, id: string): Promise<BatchRow> {
+  const batch = await findBatch(deps.ds, id);
+  if (!batch) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
+  if (!['RECEIVED', 'RUNNING'].includes(batch.status)) throw new ConflictError('BATCH_NOT_RUNNING', `payment batch ${id} is ${batch.status}; only a running batch can be cancelled`);
+  try {
+    await deps.client.workflow.getHandle(batch.workflow_id).cancel();
+  } catch (err) {
+    // The workflow finished between the read and the request (the batch's row says how), or never started.
+    if (err instanceof WorkflowNotFoundError) throw new ConflictError('BATCH_NOT_RUNNING', `payment batch ${id} has no running workflow`);
+    rethrowUnavailable(err, 'the workflow service is unreachable; ask again');
+  }
+  return batch;
 }

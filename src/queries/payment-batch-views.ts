@@ -24,6 +24,9 @@ export async function getBatch(ds: DataSource, ui: TemporalUi, id: string) {
     amounts[r.status] = r.amount;
   }
   const ms = (a: Date | null, z: Date | null) => (a && z ? z.getTime() - a.getTime() : null);
+  // Live progress, from the lines' outcomes as the chunks commit them (what the workflow's progress query counts).
+  const done = b.line_count - counts.PENDING;
+  const runningMs = ms(b.started_at, b.finished_at ?? (b.started_at ? new Date() : null));
   return {
     id: b.id,
     kind: b.reverses ? 'REVERSAL' : 'FILE',
@@ -39,6 +42,15 @@ export async function getBatch(ds: DataSource, ui: TemporalUi, id: string) {
     startedAt: b.started_at?.toISOString() ?? null,
     finishedAt: b.finished_at?.toISOString() ?? null,
     durationsMs: { queued: ms(b.created_at, b.started_at), running: ms(b.started_at, b.finished_at), total: ms(b.created_at, b.finished_at) },
+    progress: {
+      linesRead: b.line_count,
+      linesDone: done,
+      applied: counts.APPLIED + counts.WOULD_APPLY,
+      rejected: counts.REJECTED,
+      duplicate: counts.DUPLICATE,
+      amountApplied: b.mode === 'DRY_RUN' ? amounts.WOULD_APPLY : amounts.APPLIED,
+      linesPerSecond: runningMs ? Math.round((done * 1000) / Math.max(runningMs, 1)) : 0,
+    },
     actor: b.actor,
     workflowId: b.workflow_id,
     temporalUiUrl: workflowUrl(ui, b.workflow_id),
@@ -81,4 +93,14 @@ export async function streamLinesCsv(ds: DataSource, id: string, status: LineSta
   const params: unknown[] = [id];
   const filter = status ? `AND status = $${params.push(status)}` : '';
   await streamCsv(ds, `${LINE_SQL} ${filter} ORDER BY line_number`, params, LINE_CSV_COLUMNS, lineView, out);
+}
+
+/** The most recent batches first (files and reversals), keyset-paged by (created_at, id); counts as in getBatch. */
+export async function listBatches(ds: DataSource, ui: TemporalUi, q: { before?: string; limit: number }) {
+  const params: unknown[] = [q.limit];
+  const before = q.before ? `WHERE (created_at, id) < (SELECT created_at, id FROM payment_batches WHERE id = $${params.push(q.before)})` : '';
+  const ids: Array<{ id: string }> = await ds.query(`SELECT id FROM payment_batches ${before} ORDER BY created_at DESC, id DESC LIMIT $1`, params);
+  const batches = [];
+  for (const { id } of ids) batches.push(await getBatch(ds, ui, id));
+  return { batches, next: batches.length === q.limit ? batches[batches.length - 1].id : null };
 }

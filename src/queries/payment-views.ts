@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { TemporalUi, workflowUrl } from '../client/temporal';
 import { acceptedRequest } from '../db/idempotency-keys';
 import { NotFoundError } from '../errors';
+import { paymentAuditTrail } from './audit-trail';
 import { paymentWorkflowId, reversalWorkflowId } from '../workflows/types';
 
 /** Payment views: one payment with its allocation, audit trail and workflow; a credit's payments. Read-only. */
@@ -111,11 +112,7 @@ export async function getPayment(deps: PaymentViewDeps, id: string) {
       audit: [],
     };
   }
-  const audit = await ds.query(
-    `SELECT id, occurred_at AS "occurredAt", action, actor, workflow_id AS "workflowId", run_id AS "runId", details
-       FROM audit_log WHERE payment_id = $1 ORDER BY id`,
-    [id],
-  );
+  const audit = await paymentAuditTrail(ds, id);
   return { ...payment, temporalUrl: workflowUrl(deps, workflowId), reversalTemporalUrl: payment.reversedAt ? workflowUrl(deps, reversalWorkflowId(id)) : null, audit };
 }
 

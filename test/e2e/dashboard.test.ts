@@ -1,32 +1,21 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
 import { todayIn } from '../../src/domain';
+import { openBrowser, requireChromium, signIn, type Browser } from '../support/browser';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
-
-// Debian's chromium package (`apt-get install chromium`; .ci/run installs it when missing). Nothing is downloaded.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT_DIR = path.resolve(__dirname, '../../test-output');
-const SCREENSHOT = path.join(OUT_DIR, 'dashboard.png');
 
 const addDays = (date: string, n: number) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const plain = (text: string | null) => (text ?? '').replace(/,/g, '').trim();
 
 describe('/dashboard in headless Chromium', () => {
   let app: TestApp;
-  let context: BrowserContext | undefined;
-  let userDataDir: string | undefined;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (Debian's package; .ci/run does this) or set CHROMIUM_PATH`);
-    }
+    requireChromium();
     app = await startTestApp();
   });
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await app?.stop();
   });
 
@@ -73,28 +62,11 @@ describe('/dashboard in headless Chromium', () => {
     expect(summary.body.portfolio).toMatchObject({ balance: portfolio.body.totals.balance, overdueAmount: portfolio.body.totals.overdueAmount, credits: 4 });
     expect(summary.body.collections.total).toEqual({ count: collections.body.totals.count, amount: collections.body.totals.amount });
 
-    userDataDir = mkdtempSync(path.join(os.tmpdir(), 'abono-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
-      deviceScaleFactor: 1,
-    });
-    const page: Page = context.pages()[0] ?? (await context.newPage());
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-
-    const res = await page.goto(`${app.url}/dashboard`);
-    expect(res?.status()).toBe(200);
-    await page.fill('#key', app.keys.viewer);
-    await page.click('#show');
-    await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
+    browser = await openBrowser();
+    const { page, problems } = browser;
+    await signIn(page, app.url, app.keys.viewer);
     // The key lives in this tab's sessionStorage, nowhere else.
-    expect(await page.evaluate("sessionStorage.getItem('abono.viewerKey')")).toBe(app.keys.viewer);
+    expect(await page.evaluate("sessionStorage.getItem('abono.apiKey')")).toBe(app.keys.viewer);
     expect(await page.evaluate('localStorage.length')).toBe(0);
 
     const figure = async (name: string) => ({ value: await page.getAttribute(`[data-figure="${name}"]`, 'data-value'), text: plain(await page.textContent(`[data-figure="${name}"]`)) });
@@ -138,8 +110,6 @@ describe('/dashboard in headless Chromium', () => {
     expect(await page.isVisible('#stuck')).toBe(true);
     expect(problems).toEqual([]); // no script error, no CSP violation
 
-    mkdirSync(OUT_DIR, { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(existsSync(SCREENSHOT)).toBe(true);
+    expect(existsSync(await browser.screenshot('dashboard.png'))).toBe(true);
   });
 });

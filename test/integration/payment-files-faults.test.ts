@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { findInconsistentCredits } from '../support/consistency';
 import { killHard, spawnWorker, waitForTerminal } from '../support/faults';
-import { createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';
+import { call, createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';
 import { csvFile, uploadFile, waitForBatch } from '../support/payment-files';
 
 const count = async (app: TestApp, sql: string): Promise<number> => (await app.abono.ds.query(sql))[0].n;
@@ -49,6 +49,52 @@ describe('a payment file under faults', () => {
     } finally {
       await killHard(worker);
       await api.stop();
+    }
+  }, 300_000);
+
+  it('cancelled mid-file: it stops after the chunk in flight; what was applied stays applied and is listed', async () => {
+    const app = await startTestApp({ PAYMENT_FILE_CHUNK_LINES: '40', PAYMENT_FILE_PARALLELISM: '1' });
+    try {
+      const credits = await Promise.all(Array.from({ length: 40 }, () => createCredit(app, { principal: '100000.00', installments: 24 })));
+      const file = fileFor(credits.map((c) => c.id), 30);
+      const upload = await uploadFile(app, file.csv, randomUUID());
+      expect(upload.status).toBe(202);
+      const id = upload.body.id;
+      const chunks = () => count(app, `SELECT count(*)::int AS n FROM payment_batch_chunks WHERE batch_id = '${id}'`);
+      const deadline = Date.now() + 120_000;
+      while ((await chunks()) < 2) {
+        if (Date.now() > deadline) throw new Error('no two chunks committed within 120 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const before = await chunks();
+      const cancel = await call(app, 'POST', `/v1/payment-batches/${id}/cancellation`, { key: app.keys.operator, body: {} });
+      expect(cancel.status).toBe(202);
+      expect(cancel.headers.get('location')).toBe(`/v1/payment-batches/${id}`);
+      const done = await waitForBatch(app, id, 180_000);
+      expect(done.status).toBe('CANCELLED');
+      // About 31 chunks in all (1,240 lines by 40); one was in flight when the cancellation came, and at most one
+      // more can have started between counting and asking.
+      expect(await chunks()).toBeLessThanOrEqual(before + 2);
+      expect(done.counts.PENDING).toBeGreaterThan(0);
+      expect(done.counts.APPLIED + done.counts.REJECTED + done.counts.PENDING).toBe(done.lineCount);
+      expect(done.counts.APPLIED).toBeGreaterThan(0);
+      // What was applied stays applied: one payment per APPLIED line, and every credit equals its recomputation.
+      await expectExactlyOnce(app, done.counts.APPLIED);
+      const listed: string[] = [];
+      for (let after = 0; ; ) {
+        const page = (await call(app, 'GET', `/v1/payment-batches/${id}/lines?status=APPLIED&limit=200&after=${after}`, { key: app.keys.viewer })).body;
+        listed.push(...page.lines.map((l: { paymentId: string }) => l.paymentId));
+        if (page.next === null) break;
+        after = page.next;
+      }
+      const applied: Array<{ id: string }> = await app.abono.ds.query(`SELECT id FROM payments WHERE ledger_seq IS NOT NULL`);
+      expect(listed.sort()).toEqual(applied.map((p) => p.id).sort());
+      // Nothing more happens to it: a second cancellation is refused, and the rest stays PENDING.
+      const again = await call(app, 'POST', `/v1/payment-batches/${id}/cancellation`, { key: app.keys.operator, body: {} });
+      expect([again.status, again.body.code]).toEqual([409, 'BATCH_NOT_RUNNING']);
+      expect((await waitForBatch(app, id)).counts).toEqual(done.counts);
+    } finally {
+      await app.stop();
     }
   }, 300_000);
 

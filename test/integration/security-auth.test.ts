@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createApiKey, hashApiKey, revokeApiKey, type Role, roleRank } from '../../src/db/api-keys';
 import { snapshot } from '../support/db';
 import { call, createCredit, creditBody, HttpAnswer, pay, startTestApp, TestApp } from '../support/harness';
+import { discoverRoutes, type RouteInfo } from '../support/routes';
 
 // DESIGN.md section 5: who may call what.
 const EXPECTED: Record<string, Role> = {
@@ -19,32 +20,15 @@ const EXPECTED: Record<string, Role> = {
   'GET /v1/reports/payments': 'viewer',
   'GET /v1/operations/stuck': 'viewer',
   'GET /v1/dashboard/summary': 'viewer',
+  'GET /v1/credits': 'viewer',
+  'GET /v1/credits/:id/audit': 'viewer',
+  'POST /v1/payment-batches': 'operator',
+  'GET /v1/payment-batches': 'viewer',
+  'GET /v1/payment-batches/:id': 'viewer',
+  'GET /v1/payment-batches/:id/lines': 'viewer',
+  'POST /v1/payment-batches/:id/reversal': 'operator',
+  'POST /v1/payment-batches/:id/cancellation': 'operator',
 };
-
-interface RouteInfo {
-  method: string;
-  path: string;
-  role?: Role;
-}
-
-/** Every route of the running app, with the role its requireRole middleware demands. */
-function discoverRoutes(app: TestApp): RouteInfo[] {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const express = app.abono.server!.listeners('request')[0] as any;
-  const out: RouteInfo[] = [];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const walk = (stack: any[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const role = layer.route.stack.map((l: { handle: { requiredRole?: Role } }) => l.handle.requiredRole).find(Boolean);
-        const paths: unknown[] = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const m of Object.keys(layer.route.methods)) for (const p of paths) if (typeof p === 'string') out.push({ method: m.toUpperCase(), path: p, role });
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk(express.router.stack);
-  return out;
-}
 
 describe('authentication and roles on every route', () => {
   let app: TestApp;

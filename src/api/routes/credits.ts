@@ -3,9 +3,10 @@ import { todayIn } from '../../domain';
 import { createCredit } from '../../db/credits';
 import { findCreditsByExternalId, getCreditAsOf, getSchedule } from '../../queries/credit-views';
 import { listCreditPayments } from '../../queries/payment-views';
+import { creditAuditTrail } from '../../queries/audit-trail';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
-import { AsOfQuery, CreateCreditBody, CreditsQuery, uuid } from '../schemas';
+import { AsOfQuery, AuditPageQuery, CreateCreditBody, CreditsQuery, uuid } from '../schemas';
 
 export function creditRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -35,6 +36,11 @@ export function creditRoutes(ctx: ApiContext): Router {
 
   r.get('/v1/credits/:id/payments', requireRole(ds, 'viewer'), async (req, res) => {
     res.json(await listCreditPayments(ds, uuid.parse(req.params.id)));
+  });
+
+  // The credit's audit trail, newest first: what the dashboard's credit page shows under its payments.
+  r.get('/v1/credits/:id/audit', requireRole(ds, 'viewer'), async (req, res) => {
+    res.json(await creditAuditTrail(ds, uuid.parse(req.params.id), AuditPageQuery.parse(req.query)));
   });
 
   return r;

@@ -1,16 +1,20 @@
 import { Transform } from 'node:stream';
 import { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { reverseBatch, submitPaymentFile } from '../../client/payment-batches';
+import { cancelBatch, reverseBatch, submitPaymentFile } from '../../client/payment-batches';
 import { PAYMENT_FILE_FORMATS, PaymentFileError } from '../../files/payment-file';
-import { getBatch, LINE_STATUSES, listLines, streamLinesCsv } from '../../queries/payment-batch-views';
+import { getBatch, LINE_STATUSES, listBatches, listLines, streamLinesCsv } from '../../queries/payment-batch-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { sendProblem } from '../problem';
 import { IdempotencyKey, ReversalBody, uuid } from '../schemas';
 
-const UploadQuery = z.object({ mode: z.enum(['APPLY', 'DRY_RUN']).default('APPLY') });
-const LinesQuery = z.object({
+export const UploadQuery = z.object({ mode: z.enum(['APPLY', 'DRY_RUN']).default('APPLY') });
+export const BatchListQuery = z.object({
+  before: uuid.optional().describe("the previous page's next: batches created before this one"),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export const LinesQuery = z.object({
   status: z.enum(LINE_STATUSES).optional(),
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -73,6 +77,10 @@ export function paymentBatchRoutes(ctx: ApiContext): Router {
   const r = Router();
   const { ds } = ctx;
 
+  r.get('/v1/payment-batches', requireRole(ds, 'viewer'), async (req, res) => {
+    res.json(await listBatches(ds, ctx.paymentBatches, BatchListQuery.parse(req.query)));
+  });
+
   r.get('/v1/payment-batches/:id', requireRole(ds, 'viewer'), async (req, res) => {
     res.json(await getBatch(ds, ctx.paymentBatches, uuid.parse(req.params.id)));
   });
@@ -93,6 +101,12 @@ export function paymentBatchRoutes(ctx: ApiContext): Router {
     const { reason } = ReversalBody.parse(req.body);
     const reversal = await reverseBatch(ctx.paymentBatches, id, reason, actorOf(req));
     res.status(202).location(`/v1/payment-batches/${reversal.id}`).json(await getBatch(ds, ctx.paymentBatches, reversal.id));
+  });
+
+  r.post('/v1/payment-batches/:id/cancellation', requireRole(ds, 'operator'), async (req, res) => {
+    const id = uuid.parse(req.params.id);
+    await cancelBatch(ctx.paymentBatches, id);
+    res.status(202).location(`/v1/payment-batches/${id}`).json(await getBatch(ds, ctx.paymentBatches, id));
   });
 
   return r;
