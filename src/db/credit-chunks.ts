@@ -1,5 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { CentsInstallment, CentsPayment, CentsSchedule, StateDrift, parseCents } from '../domain';
+// The check's hot path imports each module itself (not through the domain's index and its re-export getters).
+import { parseCents } from '../domain/money';
+import type { CentsInstallment, CentsSchedule } from '../domain/ledger-schedule';
+import type { CentsPayment } from '../domain/waterfall-cents';
+import type { StateDrift } from '../domain/drift';
 import { driftOfCents, PersistedState, StoredAllocation } from './credit-drift';
 
 // Checking many credits (the recalculation's chunks, the consistency check): one query, one row per

@@ -1,5 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import { CentsLine, CentsPayment, CentsSchedule, CentsState, LedgerPayment, LedgerSchedule, StateDrift, centsOf, centsScheduleOf, centsTextEquals, decimalState, diffState, foldLedger } from '../domain';
+// The check's hot path imports each module itself (not through the domain's index and its re-export getters).
+import { centsOf, centsTextEquals } from '../domain/money';
+import { CentsSchedule, LedgerSchedule, centsScheduleOf } from '../domain/ledger-schedule';
+import { CentsLine, CentsPayment, CentsState, foldLedger } from '../domain/waterfall-cents';
+import { LedgerPayment, decimalState } from '../domain/waterfall';
+import { StateDrift, diffState } from '../domain/drift';
 import { CreditRow, stateOf } from './rows';
 
 /** A credit's persisted state and allocations against the domain's recomputation from its ledger. */
