@@ -41,7 +41,7 @@ async function main() {
     const today = todayIn('UTC');
     const rates: Record<'with' | 'without', number[]> = { with: [], without: [] };
     const cpuMs: Record<'with' | 'without', number[]> = { with: [], without: [] };
-    await pool(m, c, (i) => payPlain(steps, creditFor(i, credits), amountFor(i), today)); // warm-up
+    await pool(m, c, (i) => payPlain(ds, steps, creditFor(i, credits), amountFor(i), today)); // warm-up
     const backends: number[] = (await ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)).map((r: { pid: number }) => r.pid);
     const groups = { postgres: () => backends, node: () => [process.pid] };
     for (let r = 0; r < rounds * 2; r++) {
@@ -51,7 +51,7 @@ async function main() {
       await ds.query(`VACUUM ANALYZE credits`);
       const cpu0 = cpuSnapshot(groups);
       const t0 = performance.now();
-      await pool(m, c, (i) => payPlain(steps, creditFor(i + r * m, credits), amountFor(i), today));
+      await pool(m, c, (i) => payPlain(ds, steps, creditFor(i + r * m, credits), amountFor(i), today));
       rates[on ? 'with' : 'without'].push(m / ((performance.now() - t0) / 1000));
       cpuMs[on ? 'with' : 'without'].push(cpuMsPer(cpu0, cpuSnapshot(groups), m).total);
     }

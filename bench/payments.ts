@@ -192,7 +192,7 @@ async function plainTransactions(ds: DataSource, k: number, load: Load, concurre
   const cpu0 = cpuSnapshot(groups);
   const today = todayIn('UTC');
   const { seconds } = await drive({ concurrency, count: load.count }, async (i) => {
-    await payPlain(steps, creditFor(i, plainCredits), amountFor(i), today);
+    await payPlain(ds, steps, creditFor(i, plainCredits), amountFor(i), today);
     return true;
   });
   return { paymentsPerSecond: Math.round(load.count / seconds), cpuMsPerPayment: cpuMsPer(cpu0, cpuSnapshot(groups), load.count) };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
+import { recordKey, requestHash } from '../src/db/idempotency-keys';
 
 // The payment benchmarks' shared parts: credits to pay, which credit and amount payment i takes, a bounded pool,
 // and one payment through the workflow's database steps in plain transactions (no Temporal, no HTTP).
@@ -35,11 +36,14 @@ export async function pool<T>(n: number, concurrency: number, job: (i: number) =
 }
 
 /** One payment through the same steps the workflow runs (validate, persist, apply, outcome), in plain transactions. */
-export async function payPlain(steps: ReturnType<typeof createPaymentActivities>, creditId: string, amount: string, today: string): Promise<void> {
+export async function payPlain(ds: DataSource, steps: ReturnType<typeof createPaymentActivities>, creditId: string, amount: string, today: string): Promise<void> {
   const req = { paymentId: randomUUID(), creditId, amount, paymentDate: today, reference: null, idempotencyKey: randomUUID(), actor: 'bench' };
   const wf = { workflowId: `plain-${req.paymentId}`, runId: 'plain' };
+  // Recorded first, as the API records it: only a recorded request may move money.
+  await recordKey(ds, { key: req.idempotencyKey, requestHash: requestHash(req), request: req });
   const verdict = await steps.validatePayment(req);
-  if (!verdict.ok) return;
+  // Every benchmark payment is one the domain accepts: a refusal means the benchmark measures nothing.
+  if (!verdict.ok) throw new Error(`benchmark payment refused: ${verdict.refusal.code} ${verdict.refusal.detail}`);
   await steps.persistPayment(req, wf);
   await steps.applyPayment(req, wf);
   await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, {}, wf);
