@@ -1,6 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import { Decimal, LedgerInstallment, LedgerPayment, LedgerSchedule, StateDrift } from '../domain';
-import { driftOf, PersistedState, StoredAllocation } from './credit-drift';
+// The check's hot path imports each module itself (not through the domain's index and its re-export getters).
+import { parseCents } from '../domain/money';
+import type { CentsInstallment, CentsSchedule } from '../domain/ledger-schedule';
+import type { CentsPayment } from '../domain/waterfall-cents';
+import type { StateDrift } from '../domain/drift';
+import { driftOfCents, PersistedState, StoredAllocation } from './credit-drift';
 
 // Checking many credits (the recalculation's chunks, the consistency check): one query, one row per
 // credit, then the domain in memory.
@@ -77,19 +81,6 @@ export async function loadChunk(q: Pick<EntityManager, 'query'>, range: ChunkRan
   return q.query(text, values);
 }
 
-/** Decimal of each text of one column; a text equal to the one before (a FLAT schedule's repeated amounts) is parsed once. */
-class MoneyReader {
-  private text = '';
-  private value = new Decimal(0);
-  read(text: string): Decimal {
-    if (text !== this.text) {
-      this.value = new Decimal(text);
-      this.text = text;
-    }
-    return this.value;
-  }
-}
-
 /** Record numbers in order (a GROUP BY feeds string_agg in no promised order): the permutation, or null if in order. */
 function orderOf(keys: number[]): number[] | null {
   for (let i = 1; i < keys.length; i++) {
@@ -99,42 +90,39 @@ function orderOf(keys: number[]): number[] | null {
 }
 
 /**
- * The stored schedule of a chunk credit, as the waterfall reads it (a LedgerSchedule): each instalment's number,
+ * The stored schedule of a chunk credit in cents, as the waterfall reads it: each instalment's number,
  * amount, principal and cumulative due, and the first one's due date (the start date). The check reads nothing
  * else of a schedule, so the chunk statement does not fetch the rest.
  */
-function chunkSchedule(c: ChunkCredit): LedgerSchedule {
+function chunkSchedule(c: ChunkCredit): CentsSchedule {
   const t = c.schedule ? c.schedule.split(' ') : [];
   const n = t.length / 4;
   const numbers: number[] = [];
   for (let k = 0; k < n; k++) numbers.push(Number(t[4 * k]));
   const order = orderOf(numbers);
-  const installments: LedgerInstallment[] = [];
-  const amounts = new MoneyReader();
-  const principals = new MoneyReader();
+  const installments: CentsInstallment[] = [];
   for (let j = 0; j < n; j++) {
     const k = order ? order[j] : j;
     const o = 4 * k;
     // Every instalment has the same shape (dueDate present, undefined past the first): one hidden class.
     const dueDate = j === 0 ? (c.first_due ?? undefined) : undefined;
-    installments.push({ number: numbers[k], dueDate, amount: amounts.read(t[o + 1]), principal: principals.read(t[o + 2]), cumulativeDue: new Decimal(t[o + 3]) });
+    installments.push({ number: numbers[k], amount: parseCents(t[o + 1]), principal: parseCents(t[o + 2]), cumulativeDue: parseCents(t[o + 3]), dueDate });
   }
-  return { totalAmount: new Decimal(c.total_amount), installments };
+  return { totalAmount: parseCents(c.total_amount), installments };
 }
 
 /** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them). */
-function chunkLedger(c: ChunkCredit): LedgerPayment[] {
+function chunkLedger(c: ChunkCredit): CentsPayment[] {
   if (!c.ledger) return [];
   const t = c.ledger.split(' ');
   const m = t.length / 4;
   const seqs: number[] = [];
   for (let k = 0; k < m; k++) seqs.push(t[4 * k] === '-' ? Infinity : Number(t[4 * k]));
   const order = orderOf(seqs);
-  const ledger: LedgerPayment[] = [];
-  const amounts = new MoneyReader();
+  const ledger: CentsPayment[] = [];
   for (let j = 0; j < m; j++) {
     const o = 4 * (order ? order[j] : j);
-    ledger.push({ id: t[o + 1], amount: amounts.read(t[o + 2]), paymentDate: t[o + 3] });
+    ledger.push({ id: t[o + 1], amount: parseCents(t[o + 2]), paymentDate: t[o + 3] });
   }
   return ledger;
 }
@@ -156,7 +144,7 @@ export interface CreditDrift {
 
 /** One credit of a chunk against its recomputation from its ledger with the domain module (pure); [] = consistent. */
 export function driftOfChunkCredit(c: ChunkCredit): StateDrift[] {
-  return driftOf(c, chunkSchedule(c), chunkLedger(c), chunkAllocations(c));
+  return driftOfCents(c, chunkSchedule(c), chunkLedger(c), chunkAllocations(c));
 }
 
 /** The drifted credits of a chunk (in id order). */

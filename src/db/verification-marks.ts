@@ -58,7 +58,8 @@ export async function chooseIncrementalScope(q: Query, runId: string, dueBefore:
     await q.query(
       `INSERT INTO recalculation_scope (run_id, credit_id)
        SELECT $1, c.id FROM credits c
-         LEFT JOIN credit_verifications v ON v.credit_id = c.id
+         -- The page's bounds on both sides, so that the verifications are read by their key's range, not scanned whole.
+         LEFT JOIN credit_verifications v ON v.credit_id = c.id AND v.credit_id > $3 AND ($4::uuid IS NULL OR v.credit_id <= $4)
         WHERE c.id > $3 AND ($4::uuid IS NULL OR c.id <= $4)
           AND (v.verified_at IS NULL OR v.verified_at < $2 OR EXISTS (SELECT 1 FROM credit_changes x WHERE x.credit_id = c.id))
        ON CONFLICT DO NOTHING`,

@@ -3,6 +3,8 @@ export * from './money';
 export * from './dates';
 export * from './schedule';
 export * from './waterfall';
+export * from './waterfall-cents';
+export * from './ledger-schedule';
 export * from './as-of';
 export * from './status';
 export * from './assert';

@@ -1,13 +1,15 @@
 /**
- * Money: always a decimal.js value, never a JavaScript number.
+ * Money: a decimal.js value at the edges (parsing, formatting, rates and schedule creation), exact integer
+ * cents (`bigint`, no range limit) in the waterfall's arithmetic; never a JavaScript number.
  *
  * `Decimal` exported here is a module-local clone with 40 significant digits (far more than any
  * amount this service handles: ≤ 12 integer digits + 2 decimals, and interest totals of at most a
- * few more digits) so that intermediate products and quotients are exact for all practical purposes
- * and the only rounding that matters is the explicit one in `roundMoney`.
+ * few more digits) so that intermediate products and quotients are exact for all practical purposes.
+ * The one rounding is `roundHalfEven` (an exact integer quotient, half-even); `roundMoney` is it on a Decimal.
  */
 import DecimalJs from 'decimal.js';
 import { DomainError } from './errors';
+import { assert } from './assert';
 
 export const Decimal = DecimalJs.clone({
   precision: 40,
@@ -32,10 +34,89 @@ function own(x: DecimalJs.Value): Decimal {
   return x instanceof Object && (x as Decimal).constructor === Decimal ? (x as Decimal) : new Decimal(x);
 }
 
-/** THE one rounding function: 2 decimals, half-even (banker's rounding). Never returns -0. */
+/**
+ * THE one rounding: numerator / denominator (denominator > 0) to the nearest integer, a tie to the even one
+ * (banker's rounding). Exact for integers of any size.
+ */
+export function roundHalfEven(numerator: bigint, denominator: bigint): bigint {
+  assert(denominator > 0n, 'a rounded quotient has a positive denominator');
+  let q = numerator / denominator; // truncated toward zero
+  let r = numerator - q * denominator;
+  if (r < 0n) {
+    q -= 1n; // floor, so that 0 ≤ r < denominator
+    r += denominator;
+  }
+  const twice = r + r;
+  return twice > denominator || (twice === denominator && (q & 1n) === 1n) ? q + 1n : q;
+}
+
+/** `roundHalfEven` on a Decimal: to 2 decimals, half-even. Never returns -0. */
 export function roundMoney(x: DecimalJs.Value): Decimal {
-  const r = own(x).toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN);
-  return r.isZero() ? ZERO : r;
+  const d = own(x);
+  assert(d.isFinite(), 'money is finite');
+  const places = d.decimalPlaces();
+  if (places <= 2) return d.isZero() ? ZERO : d;
+  // d = digits / 10^places exactly; in cents, digits / 10^(places − 2).
+  return decimalOfCents(roundHalfEven(BigInt(d.toFixed(places).replace('.', '')), 10n ** BigInt(places - 2)));
+}
+
+/** Exact cents of an amount with at most 2 decimals (an invariant: amounts are parsed or rounded to cents). */
+export function centsOf(x: DecimalJs): bigint {
+  assert(x.isFinite() && x.decimalPlaces() <= 2, 'an amount in cents has at most 2 decimals');
+  return BigInt(x.toFixed(2).replace('.', ''));
+}
+
+/** "150.00"-style text of an amount in cents: always two decimals, never "-0.00" (as PostgreSQL prints NUMERIC(p,2)). */
+export function centsText(cents: bigint): string {
+  const neg = cents < 0n;
+  const digits = (neg ? -cents : cents).toString().padStart(3, '0');
+  return `${neg ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+/** The Decimal of an amount in cents. */
+export function decimalOfCents(cents: bigint): Decimal {
+  return cents === 0n ? ZERO : new Decimal(centsText(cents));
+}
+
+/** Digits a JavaScript number adds exactly (< 2^53): 15 decimal digits. */
+const SAFE_DIGITS = 15;
+
+/**
+ * Cents of an amount as PostgreSQL prints a NUMERIC(p,2) ("150.00", "0.50", "-3.10"), read digit by digit (the
+ * check's hot path); text of any other shape is read by value, and refused (AMOUNT_INVALID) unless it is a whole
+ * number of cents.
+ */
+export function parseCents(text: string): bigint {
+  const n = text.length;
+  const head = n > 0 && text.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  if (n >= head + 4 && n - head - 1 <= SAFE_DIGITS && text.charCodeAt(n - 3) === 46) {
+    let v = 0;
+    let ok = true;
+    for (let i = head; i < n; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (i === n - 3) continue;
+      if (d < 0 || d > 9) ok = false;
+      v = v * 10 + d; // < 10^15 < 2^53: exact
+    }
+    if (ok) return BigInt(head ? -v : v);
+  }
+  let d: Decimal;
+  try {
+    d = new Decimal(text);
+  } catch {
+    throw new DomainError('AMOUNT_INVALID', `"${text}" is not an amount`);
+  }
+  if (!d.isFinite() || d.decimalPlaces() > 2) throw new DomainError('AMOUNT_INVALID', `"${text}" is not a whole number of cents`);
+  return centsOf(d);
+}
+
+/** True when `text`, an amount as PostgreSQL prints it, has the value of `cents` (compared by value, not by text). */
+export function centsTextEquals(cents: bigint, text: string): boolean {
+  try {
+    return parseCents(text) === cents;
+  } catch {
+    return false; // not a whole number of cents: no amount in cents equals it
+  }
 }
 
 const MONEY_RE = /^-?\d{1,12}(\.\d{1,2})?$/;
@@ -82,27 +163,9 @@ export function formatMoney(x: DecimalJs): string {
   if (dot === -1 && d.isFinite()) return `${text}.00`;
   if (dot !== -1 && text.length - dot === 3) return text;
   if (dot !== -1 && text.length - dot === 2) return `${text}0`;
-  return d.toFixed(2, Decimal.ROUND_HALF_EVEN);
+  // More than two decimals: roundMoney leaves at most 2, so toFixed(2) only pads.
+  return roundMoney(d).toFixed(2);
 }
-
-/**
- * True when `text`, a money amount as PostgreSQL prints a NUMERIC(p,2) ("150.00", "0.50", "-3.10"), has the
- * value of `x`. The cheap way of `new Decimal(text).eq(x)` (a comparison, not a rounding): this module's Decimal
- * prints any amount up to 40 digits in plain notation without trailing zeros ("150", "0.5", "-3.1"), and such
- * text becomes that canonical form by dropping the trailing zeros of its two decimals. Text of any other shape
- * is parsed and compared by value.
- */
-export function moneyTextEquals(x: DecimalJs, text: string): boolean {
-  const n = text.length;
-  const neg = n > 0 && text.charCodeAt(0) === 45; // '-'
-  const head = neg ? 1 : 0;
-  const first = text.charCodeAt(head);
-  // "d…d.dd" with no leading zero (other than "0.dd") and at most 38 integer digits: the shape NUMERIC(p,2) prints.
-  const shaped = n >= head + 4 && n <= 41 && text.charCodeAt(n - 3) === 46 && (first === 48 ? n === head + 4 : first > 48 && first <= 57);
-  if (!shaped || x.constructor !== Decimal) return new Decimal(text).eq(x);
-  let canonical = text.charCodeAt(n - 1) !== 48 ? text : text.charCodeAt(n - 2) !== 48 ? text.slice(0, n - 1) : text.slice(0, n - 3);
-  if (neg && canonical === '-0') canonical = '0';
-  return x.toString() === canonical;
 }
 
 /** True when x already has at most two decimals. */

@@ -37,18 +37,6 @@ export interface ScheduledInstallment {
   cumulativeDue: Decimal;
 }
 
-/**
- * What the waterfall reads of an instalment: its figures, and (the first instalment) its due date, the credit's
- * start date, before which no payment may be dated. A full ScheduledInstallment is one.
- */
-export type LedgerInstallment = Pick<ScheduledInstallment, 'number' | 'amount' | 'principal' | 'cumulativeDue'> & { dueDate?: string };
-
-/** What the waterfall (applyPayment, recompute) reads of a schedule. A full Schedule is one. */
-export interface LedgerSchedule {
-  totalAmount: Decimal;
-  installments: readonly LedgerInstallment[];
-}
-
 export interface Schedule {
   totalInterest: Decimal;
   totalAmount: Decimal;
@@ -242,19 +230,6 @@ export function cumulativeDue(schedule: Schedule, k: number): Decimal {
   if (k <= 0) return new Decimal(0);
   const list = schedule.installments;
   return list[Math.min(k, list.length) - 1].cumulativeDue;
-}
-
-/** Largest k with D_k ≤ totalPaid (binary search over the cumulative schedule). */
-export function paidInstallmentsFor(schedule: LedgerSchedule, totalPaid: Decimal): number {
-  const list = schedule.installments;
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (list[mid - 1].cumulativeDue.lte(totalPaid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 export type InstallmentPaymentStatus = 'PAID' | 'PARTIAL' | 'UNPAID';
