@@ -104,8 +104,7 @@ async function createWorker(opts: WorkerOptions, taskQueue: string, activities: 
     shutdownGraceTime: '10 seconds',
     // Slots, pollers and workflow threads keep the SDK's defaults (one workflow thread, one reused
     // V8 context): two workflow threads per process cost more CPU per payment (21 ms against 17) and
-    // gave 0.53 of the engine's floor against 0.63 (bench:payments --cluster). What a payment costs
-    // here is mostly entering the workflow sandbox once per activation: one per local activity.
+    // gave 0.53 of the engine's floor against 0.63 (bench:payments --cluster).
   });
 }
 
