@@ -8,3 +8,4 @@ export * from './status';
 export * from './assert';
 export * from './keyset';
 export * from './drift';
+export * from './reconciliation';
