@@ -121,10 +121,10 @@ function floatRatioPortion(credit: LegacyCredit, amount: Decimal): { principal: 
 /** Terms abono refuses, with the legacy's own figures (it computed total = amount × (1 + rate% × n)). */
 function refusedTerms(r: () => number, legacyId: string, clientId: string, asOf: string, ids: () => string): GeneratedCredit {
   const variant = pick(r, [
-    { n: 0, rate: '5', principal: '1000.00', periodDays: 30, why: 'total_installments 0 (the legacy fallback when empty)' },
-    { n: 720, rate: '0.1', principal: '3600.00', periodDays: 1, why: '720 daily instalments, more than abono takes' },
-    { n: 12, rate: '-2', principal: '1200.00', periodDays: 30, why: 'a negative interest rate' },
-    { n: 600, rate: '0', principal: '5.00', periodDays: 7, why: 'a principal too small to spread over 600 instalments' },
+    { n: 0, rate: '5', principal: '1000.00', periodDays: 30, fields: ['total_installments'], why: 'total_installments 0 (the legacy fallback when empty)' },
+    { n: 720, rate: '0.1', principal: '3600.00', periodDays: 1, fields: ['total_installments'], why: '720 daily instalments, more than abono takes' },
+    { n: 12, rate: '-2', principal: '1200.00', periodDays: 30, fields: ['interest_rate'], why: 'a negative interest rate' },
+    { n: 600, rate: '0', principal: '5.00', periodDays: 7, fields: ['amount', 'total_installments'], why: 'a principal too small to spread over 600 instalments' },
   ]);
   const startDate = addDays(asOf, -between(r, 90, 700));
   const total = roundMoney(new Decimal(variant.principal).times(new Decimal(variant.rate).div(100).times(variant.n).plus(1)));
@@ -147,7 +147,7 @@ function refusedTerms(r: () => number, legacyId: string, clientId: string, asOf:
     periodDays: variant.periodDays,
     status: 'active',
   };
-  return { credit, payments, planted: { legacyId, plant: 'TERMS_REFUSED', codes: ['TERMS_REFUSED'], fields: ['total_installments', 'interest_rate', 'amount'], story: variant.why } };
+  return { credit, payments, planted: { legacyId, plant: 'TERMS_REFUSED', codes: ['TERMS_REFUSED'], fields: variant.fields, story: variant.why } };
 }
 
 /** Minimum payments a plant needs on its credit. */
