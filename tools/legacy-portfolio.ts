@@ -240,7 +240,8 @@ function plantOn(plant: Plant, c: LegacyCredit, payments: LegacyPayment[], paidI
       let differs = false;
       for (const p of payments) {
         const f = floatRatioPortion(c, new Decimal(p.amount));
-        differs ||= !new Decimal(f.principal).eq(p.principalPortion!);
+        // Different even once rounded to the cent, however the reconciliation compares the legacy's float tail.
+        differs ||= !roundMoney(f.principal).eq(p.principalPortion!);
         p.principalPortion = f.principal;
         p.interestPortion = f.interest;
       }

@@ -1,7 +1,7 @@
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreditState, Decimal, Schedule, applyPayment, formatMoney, initialState, isDomainError } from '../../src/domain';
+import { CreditState, Decimal, Schedule, applyPayment, formatMoney, initialState, isDomainError, recompute, roundMoney } from '../../src/domain';
 import { LegacyCreditRow, LegacyPaymentRow, readLegacyCredits, readLegacyPayments } from '../../src/imports/legacy-rows';
 import { legacyTerms } from '../../src/imports/legacy-terms';
 import { DEFAULT_MAPPING, LegacyMapping, readMappingFile } from '../../src/imports/mapping';
@@ -95,6 +95,19 @@ describe('the legacy export generator', () => {
     }
     expect([...found.keys()].sort()).toEqual([...planted.keys()].sort());
     for (const [id, p] of planted) expect({ id, codes: found.get(id) }).toEqual({ id, codes: [...p.codes].sort() });
+  });
+
+  it('plants float-ratio portions that differ from the exact split even once rounded to the cent', async () => {
+    const { credits, payments } = await readExport(standardDir, DEFAULT_MAPPING);
+    for (const p of manifest.planted.filter((x) => x.plant === 'PORTION_DIFFERS')) {
+      const credit = credits.find((c) => c.id === p.legacyId)!;
+      const t = legacyTerms(credit, DEFAULT_MAPPING);
+      if (!t.ok) throw new Error(t.reason.message);
+      const list = payments.get(p.legacyId)!;
+      const exact = recompute(t.schedule, list.map((x) => ({ id: x.id, amount: new Decimal(x.amount), paymentDate: x.paymentDate })));
+      const rounded = list.filter((x, i) => !roundMoney(x.principalPortion!).eq(exact.allocations[i].allocation.principal));
+      expect(rounded.length).toBeGreaterThan(0);
+    }
   });
 
   it('lists the payments beyond the total of an overpaid credit', async () => {
