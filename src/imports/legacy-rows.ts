@@ -163,6 +163,31 @@ export function valueReader(mapping: Pick<LegacyMapping, 'decimalSeparator' | 't
   };
 }
 
+/** The inverse of valueReader: a plain decimal string and an ISO date written in the mapping's formats. */
+export function valueWriter(mapping: Pick<LegacyMapping, 'decimalSeparator' | 'thousandsSeparator' | 'dateFormat'>): { decimal(plain: string): string; date(iso: string): string } {
+  const thousands = mapping.thousandsSeparator;
+  const [order, sep] = {
+    'yyyy-mm-dd': [[0, 1, 2], '-'],
+    'dd/mm/yyyy': [[2, 1, 0], '/'],
+    'mm/dd/yyyy': [[1, 2, 0], '/'],
+    'dd-mm-yyyy': [[2, 1, 0], '-'],
+    'dd.mm.yyyy': [[2, 1, 0], '.'],
+  }[mapping.dateFormat] as [number[], string];
+  return {
+    decimal(plain) {
+      const [int, frac] = plain.split('.');
+      const sign = int.startsWith('-') ? '-' : '';
+      const digits = sign ? int.slice(1) : int;
+      const grouped = thousands === null ? digits : digits.replace(/\B(?=(\d{3})+$)/g, thousands);
+      return `${sign}${grouped}${frac === undefined ? '' : mapping.decimalSeparator + frac}`;
+    },
+    date(iso) {
+      const parts = iso.split('-');
+      return order.map((i) => parts[i]).join(sep);
+    },
+  };
+}
+
 /** Latin-1 text, decoded as Windows-1252 (its superset for printable characters, as WHATWG decoders do). */
 function latin1(): Transform {
   const decoder = new TextDecoder('windows-1252');
