@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeLegacyExport } from '../../tools/legacy-export';
 import { verifyAuditChain } from '../../src/db/audit-chain';
 import { findInconsistentCredits } from '../support/consistency';
 import { snapshot } from '../support/db';
@@ -97,6 +103,19 @@ describe('importing a legacy book: every credit with its history, and where the 
     expect(lines.slice(1).map((l) => l.split(',').slice(2, 6))).toEqual([['PORTION_DIFFERS', 'principal_portion', '291.666666666667', '291.67']]);
   });
 
+  it('a generated legacy export (npm run legacy-export): exactly the planted credits are reported, each with its planted codes', async () => {
+    const out = await writeLegacyExport({ credits: 400, outDir: mkdtempSync(join(tmpdir(), 'abono-legacy-')), seed: 7, format: 'spanish' });
+    const manifest = JSON.parse(readFileSync(out.files.manifest, 'utf8'));
+    const files = { credits: readFileSync(out.files.credits), payments: readFileSync(out.files.payments), mapping: readFileSync(out.files.mapping!, 'utf8') };
+    const done = await waitForImport(app, (await uploadImport(app, files)).body.id);
+    const refused = manifest.planted.filter((p: { plant: string }) => p.plant === 'TERMS_REFUSED').length;
+    expect(done).toMatchObject({ status: 'COMPLETED', files: { credits: { rows: 400 }, payments: { rows: out.payments } }, credits: { loaded: 400 - refused, refused } });
+    const planted = Object.fromEntries(manifest.planted.map((p: { legacyId: string; codes: string[] }) => [p.legacyId, [...p.codes].sort()]));
+    expect(await codesByCredit(app, done.id, 500)).toEqual(planted);
+    expect((await findInconsistentCredits(ds())).inconsistent).toEqual([]);
+    expect(await verifyAuditChain(ds())).toMatchObject({ broken: 0 });
+  });
+
   it('a dry run writes the reconciliation only; a second import of the same files changes nothing; a changed legacy row is refused', async () => {
     const x = legacyExport(`B${randomUUID().slice(0, 6)}-`);
     const before = await snapshot(ds());
@@ -151,6 +170,26 @@ describe('importing a legacy book: every credit with its history, and where the 
     expect(await codesByCredit(app, done.id)).toEqual(x.planted);
     expect(await viewCredit(x.id(1))).toMatchObject({ totalPaid: '650.00', paidInstallments: 2 });
     expect(await ds().query(`SELECT client_id FROM credits WHERE external_id = $1`, [x.id(1)])).toEqual([{ client_id: 'señor-1' }]);
+  });
+
+  it('npm run cli -- import: a dry run, then the committing run, each followed to its summary by code', async () => {
+    const x = legacyExport(`E${randomUUID().slice(0, 6)}-`);
+    const dir = mkdtempSync(join(tmpdir(), 'abono-import-cli-'));
+    writeFileSync(join(dir, 'credits.csv'), x.credits);
+    writeFileSync(join(dir, 'payments.csv'), x.payments);
+    const cli = (...extra: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts'), 'import', '--credits', join(dir, 'credits.csv'), '--payments', join(dir, 'payments.csv'), '--follow', ...extra], {
+        env: { ...process.env, ABONO_API_URL: app.url, ABONO_API_KEY: app.keys.admin },
+      });
+    const dry = await cli('--dry-run');
+    expect(dry.stdout).toMatch(/accepted: import .* \(8 credits, 17 payments, DRY_RUN\)/);
+    expect(dry.stdout).toMatch(/COMPLETED/);
+    expect(dry.stdout).toMatch(/OVERPAID\s*│?\s*1\s*│?\s*1\s*│?\s*100\.00/);
+    expect(await viewCredit(x.id(1))).toBeUndefined();
+    const run = await cli();
+    expect(run.stdout).toMatch(/loaded\s*│?\s*7/);
+    expect(run.stdout).toMatch(/TERMS_REFUSED\s*│?\s*1/);
+    expect(await viewCredit(x.id(1))).toMatchObject({ totalPaid: '650.00' });
   });
 
   it('refuses an unreadable file with its file, line and column, and records nothing', async () => {
