@@ -5,9 +5,9 @@
 // computed. Prints JSON with credits/s, payments/s, each phase, the worker's peak RSS and the ratio to the COPY.
 // An export already in --dir with the same credits, seed and format is reused (its generation is not the import).
 //
-// The import end to end (committing run, then a dry run) is `runImport` below: the one place the import workflow
-// is wired in; until then the JSON reports the floor and `import: null`.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+// The import end to end (a dry run, then the committing run, through the API and a worker process) is `runImport`.
+import { randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, openAsBlob, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +16,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LegacyMapping, DEFAULT_MAPPING, readMappingFile } from '../src/imports/mapping';
 import { LegacyExportFormat, writeLegacyExport } from '../tools/legacy-export';
-import { freshBenchDatabase } from './stack';
+import { freshBenchDatabase, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
 
 const { values } = parseArgs({
   options: {
@@ -49,12 +49,56 @@ export interface ImportFigures {
   workerPeakRssMb: number;
 }
 
+/** Peak resident set of a process (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
 /**
- * The hook: import `files` into the database at `databaseUrl` end to end (a committing run, and a dry run of the
- * same files on a fresh database), timing each phase. Null while the import workflow is not wired in.
+ * The hook: import `files` into the database at `databaseUrl` end to end through the API and a worker process of its
+ * own: a dry run first (it changes nothing in the book), then the committing run, each timed from the upload to the
+ * import's end, with the upload (files streamed into staging) as a phase of its own.
  */
-async function runImport(_databaseUrl: string, _files: ExportFiles, _mapping: LegacyMapping): Promise<ImportFigures | null> {
-  return null;
+async function runImport(databaseUrl: string, files: ExportFiles, _mapping: LegacyMapping): Promise<ImportFigures | null> {
+  const taskQueue = `bench-${randomUUID()}`;
+  const stack = await startBenchStack(new URL(databaseUrl).pathname.slice(1), { RUN_WORKER: 'false', TEMPORAL_TASK_QUEUE: taskQueue, RATE_LIMIT_PER_MINUTE: '0' }, { reuse: true });
+  const worker = await spawnAbonoProcess('src/worker/main.ts', { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false' }, '"worker running"');
+  const auth = { authorization: `Bearer ${stack.keys.admin}` };
+  const run = async (mode: 'DRY_RUN' | 'APPLY') => {
+    const form = new FormData();
+    if (files.mapping) form.append('mapping', await openAsBlob(files.mapping), 'mapping.yaml');
+    form.append('credits', await openAsBlob(files.credits), 'credits.csv');
+    form.append('payments', await openAsBlob(files.payments), 'payments.csv');
+    const t0 = performance.now();
+    const res = await fetch(`${stack.url}/v1/imports?mode=${mode}`, { method: 'POST', headers: auth, body: form });
+    const accepted = (await res.json()) as { id: string };
+    if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${JSON.stringify(accepted)}`);
+    const uploaded = performance.now();
+    let view: { status: string; credits: unknown; differences: Record<string, { count: number }> };
+    for (;;) {
+      view = (await (await fetch(`${stack.url}/v1/imports/${accepted.id}`, { headers: auth })).json()) as typeof view;
+      if (view.status !== 'RUNNING' && view.status !== 'RECEIVED') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (view.status !== 'COMPLETED') throw new Error(`the ${mode} import ended ${view.status}`);
+    const done = performance.now();
+    return { uploadSeconds: (uploaded - t0) / 1000, importSeconds: (done - uploaded) / 1000, seconds: (done - t0) / 1000, credits: view.credits };
+  };
+  try {
+    const dry = await run('DRY_RUN');
+    const commit = await run('APPLY');
+    const r = (x: number) => Math.round(x * 100) / 100;
+    return {
+      commitSeconds: commit.seconds,
+      dryRunSeconds: dry.seconds,
+      phases: { dryRunUploadAndStage: r(dry.uploadSeconds), dryRunChunks: r(dry.importSeconds), commitUploadAndStage: r(commit.uploadSeconds), commitChunks: r(commit.importSeconds) },
+      workerPeakRssMb: peakRssMb(worker.pid!),
+    };
+  } finally {
+    await stopProcess(worker);
+    await stack.stop();
+  }
 }
 
 async function exportFiles(): Promise<{ files: ExportFiles; generatedSeconds: number | null }> {
