@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { changedSinceImport, Decimal, Difference, formatMoney, LegacyPaymentFigures, legacyPaymentOrder, reconcileCredit, termsRefused } from '../domain';
 import { legacyTerms } from '../imports/legacy-terms';
 import type { LegacyCreditRow } from '../imports/legacy-rows';
-import { runLegacyPayments } from '../imports/legacy-book';
+import { runLegacyPayments } from './legacy-book';
 import type { WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { insertCredits, NewCredit } from './credits';

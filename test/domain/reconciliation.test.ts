@@ -1,5 +1,5 @@
 import { changedSinceImport, legacyPaymentOrder, LegacyFigures, LegacyPaymentFigures, reconcileCredit, termsRefused } from '../../src/domain';
-import { runLegacyPayments } from '../../src/imports/legacy-book';
+import { runLegacyPayments } from '../../src/db/legacy-book';
 import { schedule } from './helpers';
 
 // FLAT 1000.00 at 5% over 4 from 2025-01-01: four instalments of 300.00 = 250.00 principal + 50.00 interest.

@@ -1,5 +1,5 @@
 import { AbonoComputation, Decimal, DomainError, initialState, legacyPaymentOrder, LegacyPaymentFigures, Schedule } from '../domain';
-import { appendRunFrom, RunResult } from '../db/ledger';
+import { appendRunFrom, RunResult } from './ledger';
 
 /**
  * What abono makes of one legacy credit's payments: applied in (payment date, legacy id) order through the same
