@@ -201,7 +201,7 @@ function args(argv: string[]): LegacyExportOptions {
     if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a whole number`);
     return Number(v);
   };
-  return { credits, format, outDir: get('out') ?? 'legacy-export', seed: num(get('seed'), 'seed'), asOf: get('as-of'), plantEvery: num(get('plant-every'), 'plant-every') };
+  return { credits, format, outDir: get('out') ?? join('.data', 'legacy-export'), seed: num(get('seed'), 'seed'), asOf: get('as-of'), plantEvery: num(get('plant-every'), 'plant-every') };
 }
 
 if (require.main === module) {

@@ -212,7 +212,9 @@ function fieldsOf(kind: LegacyFileKind, mapping: LegacyMapping, header: string[]
     if (index === -1) {
       if (!required[std]) continue;
       const renamed = name === std ? '' : ` (the mapping's name for ${std})`;
-      throw new LegacyFileError('LEGACY_FILE_HEADER', file, 1, name, std, `${file}, line 1: the header has no column "${name}"${renamed}; it names ${trimmed.join(', ')}`);
+      const other = trimmed.length === 1 ? [',', ';', '|', '\t'].find((d) => d !== mapping.delimiter && trimmed[0].includes(d)) : undefined;
+      const hint = other ? ` (are its fields separated by "${other === '\t' ? '\\t' : other}"? say delimiter: in the mapping)` : '';
+      throw new LegacyFileError('LEGACY_FILE_HEADER', file, 1, name, std, `${file}, line 1: the header has no column "${name}"${renamed}; it names ${trimmed.join(', ')}${hint}`);
     }
     out.push({ std, key, kind: fieldKind, required: required[std], index });
   }

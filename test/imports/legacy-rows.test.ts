@@ -94,6 +94,13 @@ describe('reading a legacy credits file', () => {
       expect(e.message).toContain('encoding: latin1');
     });
 
+    it('a file whose fields another delimiter separates, with that hint; a UTF-8 BOM is not part of the header', async () => {
+      const e = await failure(credits(`${CREDIT_HEADER.replace(/,/g, ';')}\n${CREDIT.replace(/,/g, ';')}\n`));
+      expect(e).toMatchObject({ code: 'LEGACY_FILE_HEADER', line: 1, column: 'id' });
+      expect(e.message).toContain('are its fields separated by ";"? say delimiter: in the mapping');
+      expect(await all(credits(`\ufeff${CREDIT_HEADER}\r\n${CREDIT}\r\n`))).toMatchObject([{ id: '1001', line: 2 }]);
+    });
+
     it('an empty file', async () => {
       expect(await failure(credits(''))).toMatchObject({ code: 'LEGACY_FILE_HEADER', line: 1 });
     });
