@@ -19,6 +19,9 @@ const EXPECTED: Record<string, Role> = {
   'GET /v1/reports/payments': 'viewer',
   'GET /v1/operations/stuck': 'viewer',
   'GET /v1/dashboard/summary': 'viewer',
+  'POST /v1/imports': 'admin',
+  'GET /v1/imports/:id': 'viewer',
+  'GET /v1/imports/:id/differences': 'viewer',
 };
 
 interface RouteInfo {
@@ -94,7 +97,7 @@ describe('authentication and roles on every route', () => {
       ? [creditId, randomUUID()]
       : r.path.startsWith('/v1/payments/')
         ? [paymentId, randomUUID()]
-        : r.path.startsWith('/v1/payment-batches/')
+        : r.path.startsWith('/v1/payment-batches/') || r.path.startsWith('/v1/imports/')
           ? [randomUUID()]
           : r.path.startsWith('/v1/recalculations/')
           ? ['recalculation-does-not-exist', 'recalculation-x']
