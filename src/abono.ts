@@ -111,6 +111,7 @@ async function startApi(opts: AbonoOptions, ds: DataSource, client: Client) {
       ...ui,
     },
     paymentBatches: { ds, client, taskQueue: config.temporal.batchTaskQueue, ...config.paymentFiles, ...ui },
+    imports: { ds, client, taskQueue: config.temporal.batchTaskQueue, ...config.imports, ...ui },
   });
   // Security: revocations reach this process's key cache at once (src/security/key-revocation.ts).
   const keyListener: KeyRevocationListener = await listenForKeyChanges(opts.databaseUrl, ds, { cacheMs: config.security.apiKeyCacheMs, log });

@@ -2,7 +2,7 @@
  * Errors the API maps to problem+json, each with a code from a closed list (the domain's DomainError covers the
  * business refusals, with its own DomainErrorCode).
  */
-export type NotFoundCode = 'CREDIT_NOT_FOUND' | 'PAYMENT_NOT_FOUND' | 'RECALCULATION_NOT_FOUND' | 'PAYMENT_BATCH_NOT_FOUND';
+export type NotFoundCode = 'CREDIT_NOT_FOUND' | 'PAYMENT_NOT_FOUND' | 'RECALCULATION_NOT_FOUND' | 'PAYMENT_BATCH_NOT_FOUND' | 'IMPORT_NOT_FOUND';
 export type ConflictCode = 'IDEMPOTENCY_KEY_REUSED' | 'PAYMENT_ALREADY_REVERSED' | 'PAYMENT_NOT_APPLIED' | 'RECALCULATION_NOT_AWAITING_APPROVAL' | 'CREDIT_EXTERNAL_ID_TAKEN' | 'BATCH_NOT_APPLIED' | 'BATCH_NOT_RUNNING';
 export type UnavailableCode = 'TEMPORAL_UNAVAILABLE';
 

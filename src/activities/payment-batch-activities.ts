@@ -16,7 +16,8 @@ export interface PaymentBatchDeps {
 /** Well inside the chunk's heartbeat timeout. */
 const HEARTBEAT_INTERVAL_MS = 2000;
 
-async function heartbeating<T>(detail: unknown, work: () => Promise<T>): Promise<T> {
+/** Runs `work`, heartbeating every HEARTBEAT_INTERVAL_MS with `detail` until it settles (batch chunks, import chunks). */
+export async function heartbeating<T>(detail: unknown, work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const beat = setInterval(() => ctx.heartbeat(detail), HEARTBEAT_INTERVAL_MS);
   try {

@@ -20,6 +20,8 @@ import { operationsRoutes } from './routes/operations';
 import { dashboardRoutes } from './routes/dashboard';
 import { paymentBatchRoutes, paymentFileUpload } from './routes/payment-batches';
 import type { PaymentBatchDeps } from '../client/payment-batches';
+import type { ImportDeps } from '../client/imports';
+import { importRoutes, importUpload } from './routes/imports';
 import { scrubbedRequest } from './log-scrubbing';
 import { lowerCaseBodyIds, lowerCaseUrlIds } from './uuid-case';
 import { codecRoutes, type CodecServerOptions } from './codec-server';
@@ -34,6 +36,7 @@ export interface ApiContext {
   security?: SecurityOptions & { apiKeyCacheMs?: number; metricsToken?: string };
   recalculations: RecalculationDeps;
   paymentBatches: PaymentBatchDeps;
+  imports: ImportDeps;
   /** POST /codec/decode and /codec/encode for the Temporal UI (src/api/codec-server.ts). */
   codec?: CodecServerOptions;
 }
@@ -93,6 +96,7 @@ export function createApp(ctx: ApiContext) {
 
   // A payment file is the one body that is not JSON: its route reads the stream itself.
   app.use(paymentFileUpload(ctx));
+  app.use(importUpload(ctx));
   // Write routes take JSON only.
   app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'POST' && !req.is('application/json')) {
@@ -107,6 +111,7 @@ export function createApp(ctx: ApiContext) {
   app.use(operationsRoutes(ctx));
   app.use(dashboardRoutes(ctx));
   app.use(paymentBatchRoutes(ctx));
+  app.use(importRoutes(ctx));
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'ROUTE_NOT_FOUND', title: 'Not found', detail: 'no such route' }));
   app.use(errorHandler(ctx.log));
   return app;

@@ -5,6 +5,7 @@ import { PaymentsReportQuery, PortfolioQuery } from './routes/reports';
 import { BatchListQuery, LinesQuery, UploadQuery } from './routes/payment-batches';
 import { RecalculationApprovalBody, StartRecalculationBody } from './routes/recalculations';
 import { CreditAsOfView, CreditAuditTrail, CreditList, PaymentBatchLines, PaymentBatchList, PaymentBatchView } from './openapi-views';
+import { DifferencesQuery, ImportQuery } from './routes/imports';
 
 /** The OpenAPI document, generated from the same zod schemas the routes validate with. */
 export function openApiDocument() {
@@ -68,6 +69,19 @@ export function openApiDocument() {
   });
   reg.registerPath({ method: 'get', path: '/v1/dashboard/summary', summary: "The dashboard's figures as of today: portfolio, arrears buckets, collections per day (30 days), outcomes, last recalculation, stuck operations (viewer)", security, responses: { 200: { description: 'summary' } } });
   reg.registerPath({ method: 'get', path: '/v1/verification', summary: "The book's last verification: credits proven in the last `days` days (default 7), never proven, changed since, the oldest proof (viewer)", security, request: { query: z.object({ days: z.string().optional().describe('1..366, default 7') }) }, responses: { 200: { description: 'verification' }, 400: problem } });
+  reg.registerPath({
+    method: 'post',
+    path: '/v1/imports',
+    summary: "Bring a legacy book in (admin): multipart/form-data with optional `mapping` (YAML) and `mode` parts first, then the `credits` and `payments` CSV files, streamed; 400 problem+json naming file, line and column records nothing",
+    security,
+    request: {
+      query: ImportQuery,
+      body: { content: { 'multipart/form-data': { schema: z.object({ mapping: z.string().optional().describe('mapping.yaml: column names, delimiter, encoding, decimal comma, date format'), mode: z.enum(['APPLY', 'DRY_RUN']).optional(), credits: z.string().describe('credits.csv'), payments: z.string().describe('payments.csv') }) } } },
+    },
+    responses: { 202: { description: 'the import (as GET /v1/imports/{id}); Location names it' }, 400: problem, 403: problem, 415: problem },
+  });
+  reg.registerPath({ method: 'get', path: '/v1/imports/{id}', summary: 'An import: status, progress, credits loaded/unchanged/refused, and for each difference code its count, credits and amount at stake; Temporal UI link (viewer)', security, request: { params: id }, responses: { 200: { description: 'import' }, 404: problem } });
+  reg.registerPath({ method: 'get', path: '/v1/imports/{id}/differences', summary: "An import's reconciliation: keyset pages of differences (legacy credit, abono credit, code, field, legacy and abono values, amount at stake, legacy payment), filtered by code; format=csv streams them all (viewer)", security, request: { params: id, query: DifferencesQuery }, responses: { 200: { description: 'differences and the next cursor (JSON) or text/csv' }, 400: problem, 404: problem } });
   reg.registerPath({ method: 'get', path: '/dashboard', summary: 'The dashboard (HTML; asks for an API key in the browser): portfolio health, payment files, a credit by id or loan number', responses: { 200: { description: 'text/html' } } });
   reg.registerPath({ method: 'get', path: '/metrics', summary: "Prometheus metrics: abono's and, where this process runs the worker, the Temporal SDK's", responses: { 200: { description: 'text/plain; version=0.0.4' } } });
   reg.registerPath({ method: 'get', path: '/health', summary: 'Liveness', responses: { 200: { description: 'alive' } } });

@@ -22,13 +22,16 @@ const options = {
   follow: { type: 'boolean' },
   incremental: { type: 'boolean' },
   days: { type: 'string' },
+  credits: { type: 'string' },
+  payments: { type: 'string' },
+  mapping: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 export type Flag = keyof typeof options;
 
 export interface Parsed {
   positionals: string[];
-  values: { role?: string; name?: string; json?: boolean; help?: boolean; 'dry-run'?: boolean; review?: boolean; credit?: string[]; follow?: boolean; incremental?: boolean; days?: string };
+  values: { role?: string; name?: string; json?: boolean; help?: boolean; 'dry-run'?: boolean; review?: boolean; credit?: string[]; follow?: boolean; incremental?: boolean; days?: string; credits?: string; payments?: string; mapping?: string };
 }
 
 export function parse(argv: string[]): Parsed {

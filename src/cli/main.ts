@@ -18,6 +18,7 @@ import { keysCommand, ROLES } from './keys';
 import { runRecalc } from './recalc';
 import { verificationCommand } from './verification';
 import { runPaymentsImport } from './payments-import';
+import { runImport } from './import';
 
 const PROG = 'abono cli';
 
@@ -31,6 +32,9 @@ commands:
   keys revoke <id>                                   revoke an API key
   audit verify [--json]                              walk the audit log's hash chains; exit 1 when one is broken
   payments import FILE [--dry-run] [--follow]        upload a payment file (CSV, or NDJSON by .ndjson) and follow it
+  import --credits FILE --payments FILE [--mapping FILE] [--dry-run] [--follow]
+                                                     bring a legacy book in (an admin key); --follow prints the
+                                                     progress and the differences by code
   recalc [--dry-run|--review] [--incremental] [--credit ID ...] [--follow]
                                                      start a recalculation batch through the API
   verification [--days N] [--json]                   the book's last verification (through the API)
@@ -121,6 +125,20 @@ async function main(argv: string[]): Promise<number> {
         throw new CliError(firstLine(err));
       }
     }
+    case 'import': {
+      allowOnly(p, 'import', ['credits', 'payments', 'mapping', 'dry-run', 'follow']);
+      noExtraArgs(rest, 'import');
+      const { credits, payments, mapping } = p.values;
+      if (!credits || !payments) throw new UsageError('usage: import --credits FILE --payments FILE [--mapping FILE] [--dry-run] [--follow]');
+      for (const f of [credits, payments, mapping]) if (f && !fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
+      const apiKey = process.env.ABONO_API_KEY;
+      if (!apiKey) throw new UsageError('ABONO_API_KEY is required for import (an admin API key)');
+      try {
+        return await runImport({ apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000', apiKey, credits, payments, mapping, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout });
+      } catch (err) {
+        throw new CliError(firstLine(err));
+      }
+    }
     case 'audit': {
       const [sub, ...args] = rest;
       if (sub === 'verify') return auditVerify(p, args);
@@ -128,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown audit command "${sub}" (expected verify)`);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc, verification, payments or audit); see \`npm run cli -- help\``);
+      throw new UsageError(`unknown command "${command}" (expected migrate, keys, recalc, verification, payments, import or audit); see \`npm run cli -- help\``);
   }
 }
 

@@ -89,6 +89,9 @@ const schema = z.object({
   PAYMENT_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(2_000_000_000).default(256 * 1024 * 1024),
   PAYMENT_FILE_CHUNK_LINES: z.coerce.number().int().min(1).max(50_000).default(2000),
   PAYMENT_FILE_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
+  // Legacy imports (README: Moving from your current system): legacy credits per chunk, chunks at once.
+  IMPORT_CHUNK_CREDITS: z.coerce.number().int().min(1).max(50_000).default(500),
+  IMPORT_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
   // Per role (per key) and per address without a valid key, in requests a second; 0 = not limited. RATE_LIMIT_PER_MINUTE, when set, is one limit per window for all.
   RATE_LIMIT_ADMIN_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
@@ -177,6 +180,7 @@ export interface Config {
   };
   alertWebhookUrl?: string;
   paymentFiles: { maxLines: number; maxBytes: number; chunkLines: number; parallelism: number };
+  imports: { chunkCredits: number; parallelism: number };
   security: {
     /** Requests per window: per API key by its role; per client address without a valid key (0: not limited). */
     rateLimits: { admin: number; operator: number; viewer: number; anonymous: number };
@@ -255,6 +259,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     paymentFiles: { maxLines: e.PAYMENT_FILE_MAX_LINES, maxBytes: e.PAYMENT_FILE_MAX_BYTES, chunkLines: e.PAYMENT_FILE_CHUNK_LINES, parallelism: e.PAYMENT_FILE_PARALLELISM },
+    imports: { chunkCredits: e.IMPORT_CHUNK_CREDITS, parallelism: e.IMPORT_PARALLELISM },
     security: {
       rateLimits: rateLimitsOf(e),
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,

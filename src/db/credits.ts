@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { Schedule, ScheduleType, buildSchedule, formatMoney, validateTerms } from '../domain';
+import { CreditTerms, Schedule, ScheduleType, buildSchedule, formatMoney, validateTerms } from '../domain';
 import { CreditRow, InstallmentRow, scheduleOf } from './rows';
 import { appendAudit } from './audit';
 import { ConflictError } from '../errors';
@@ -17,46 +17,68 @@ export interface CreateCreditInput {
   externalId?: string;
 }
 
+/** A credit about to be created: its id, what was asked, and the terms and schedule the domain computed from it. */
+export interface NewCredit {
+  id: string;
+  input: CreateCreditInput;
+  terms: CreditTerms;
+  schedule: Schedule;
+}
+
+/**
+ * Inserts credits (ACTIVE, nothing paid) and their schedules, a few statements for any number of them: the one
+ * writer of new credit rows (a single creation, an import's chunk). The caller holds the transaction and writes
+ * the audit entry that describes each.
+ */
+export async function insertCredits(m: Pick<EntityManager, 'query'>, credits: NewCredit[], actor: string | null): Promise<void> {
+  if (credits.length === 0) return;
+  const col = <T>(f: (c: NewCredit) => T) => credits.map(f);
+  await m.query(
+    `INSERT INTO credits (id, client_id, principal, interest_rate, installments, period_days, start_date, schedule_type,
+                          status, total_interest, total_amount, installment_amount, balance, total_paid, created_by, external_id)
+     SELECT u.id, u.client_id, u.principal, u.rate, u.n, u.period_days, u.start_date, u.schedule_type, 'ACTIVE', u.total_interest, u.total_amount,
+            u.installment_amount, u.total_amount, 0, $12, u.external_id
+       FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::int[], $6::int[], $7::date[], $8::text[], $9::numeric[], $10::numeric[], $11::numeric[], $13::text[])
+            AS u(id, client_id, principal, rate, n, period_days, start_date, schedule_type, total_interest, total_amount, installment_amount, external_id)`,
+    [
+      col((c) => c.id),
+      col((c) => c.input.clientId),
+      col((c) => formatMoney(c.terms.principal)),
+      col((c) => c.terms.interestRate.toFixed()),
+      col((c) => c.terms.installments),
+      col((c) => c.terms.periodDays),
+      col((c) => c.terms.startDate),
+      col((c) => c.terms.scheduleType),
+      col((c) => formatMoney(c.schedule.totalInterest)),
+      col((c) => formatMoney(c.schedule.totalAmount)),
+      col((c) => formatMoney(c.schedule.installmentAmount)),
+      actor,
+      col((c) => c.input.externalId ?? null),
+    ],
+  );
+  const rows = credits.flatMap((c) => c.schedule.installments.map((i) => ({ id: c.id, i })));
+  await m.query(
+    `INSERT INTO credit_installments (credit_id, number, due_date, amount, principal, interest, cumulative_due)
+     SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.i.number),
+      rows.map((r) => r.i.dueDate),
+      rows.map((r) => formatMoney(r.i.amount)),
+      rows.map((r) => formatMoney(r.i.principal)),
+      rows.map((r) => formatMoney(r.i.interest)),
+      rows.map((r) => formatMoney(r.i.cumulativeDue)),
+    ],
+  );
+}
+
 /** Creates a credit and stores its schedule, computed once by the domain module. */
 export async function createCredit(ds: DataSource, input: CreateCreditInput, actor: string | null): Promise<string> {
   const terms = validateTerms(input);
   const schedule = buildSchedule(terms);
   const id = randomUUID();
   await ds.transaction(async (m) => {
-    await m.query(
-      `INSERT INTO credits (id, client_id, principal, interest_rate, installments, period_days, start_date, schedule_type,
-                            status, total_interest, total_amount, installment_amount, balance, total_paid, created_by, external_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'ACTIVE',$9,$10,$11,$10,0,$12,$13)`,
-      [
-        id,
-        input.clientId,
-        formatMoney(terms.principal),
-        terms.interestRate.toFixed(),
-        terms.installments,
-        terms.periodDays,
-        terms.startDate,
-        terms.scheduleType,
-        formatMoney(schedule.totalInterest),
-        formatMoney(schedule.totalAmount),
-        formatMoney(schedule.installmentAmount),
-        actor,
-        input.externalId ?? null,
-      ],
-    );
-    const rows = schedule.installments;
-    await m.query(
-      `INSERT INTO credit_installments (credit_id, number, due_date, amount, principal, interest, cumulative_due)
-       SELECT $1, * FROM unnest($2::int[], $3::date[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
-      [
-        id,
-        rows.map((i) => i.number),
-        rows.map((i) => i.dueDate),
-        rows.map((i) => formatMoney(i.amount)),
-        rows.map((i) => formatMoney(i.principal)),
-        rows.map((i) => formatMoney(i.interest)),
-        rows.map((i) => formatMoney(i.cumulativeDue)),
-      ],
-    );
+    await insertCredits(m, [{ id, input, terms, schedule }], actor);
     await appendAudit(m, {
       action: 'credit.created',
       creditId: id,

@@ -10,15 +10,17 @@ export const CSV_BATCH_ROWS = 2000;
 const CSV_CHUNK_CHARS = 64 * 1024;
 
 
-/** RFC 4180 field: quoted when it holds a comma, a quote, CR or LF; quotes doubled. null → empty. */
-export function csvField(v: unknown): string {
+const NEEDS_QUOTES: Record<string, RegExp> = { ',': /[",\r\n]/, ';': /[";\r\n]/, '|': /["|\r\n]/, '\t': /["\t\r\n]/ };
+
+/** RFC 4180 field: quoted when it holds the delimiter (a comma unless said), a quote, CR or LF; quotes doubled. null → empty. */
+export function csvField(v: unknown, delimiter = ','): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return NEEDS_QUOTES[delimiter].test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvLine(values: unknown[]): string {
-  return values.map(csvField).join(',') + '\r\n';
+export function csvLine(values: unknown[], delimiter = ','): string {
+  return values.map((v) => csvField(v, delimiter)).join(delimiter) + '\r\n';
 }
 
 /**

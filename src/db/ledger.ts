@@ -194,8 +194,18 @@ export function appendRun(
   payments: Array<{ id: string; amount: Decimal; paymentDate: string }>,
   check: (p: { paymentDate: string }) => void,
 ): { results: RunResult[]; state: CreditState; lastSeq: number } {
-  let state = stateOf(credit);
-  let seq = credit.last_ledger_seq;
+  return appendRunFrom(schedule, { state: stateOf(credit), lastSeq: credit.last_ledger_seq }, payments, check);
+}
+
+/** appendRun from a given state and last sequence number (a credit being created: the schedule's initial state, 0). */
+export function appendRunFrom(
+  schedule: Schedule,
+  start: { state: CreditState; lastSeq: number },
+  payments: Array<{ id: string; amount: Decimal; paymentDate: string }>,
+  check: (p: { paymentDate: string }) => void,
+): { results: RunResult[]; state: CreditState; lastSeq: number } {
+  let state = start.state;
+  let seq = start.lastSeq;
   const results = payments.map((p): RunResult => {
     try {
       check(p);

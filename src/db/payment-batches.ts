@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource } from 'typeorm';
 import { PaymentFileError, PaymentFileFormat, PaymentFileLine, readPaymentFile } from '../files/payment-file';
 import { csvLine } from './csv-stream';
 import { copyAppliedLines } from './batch-reversal';
+import { inCopyTransaction } from './copy-transaction';
 
 /**
  * The one writer of payment_batches rows and of the lines they hold. A file is recorded whole or not at all:
@@ -60,12 +60,6 @@ export async function hashStream(body: Readable): Promise<string> {
   return h.digest('hex');
 }
 
-/**
- * The statement timeout of a file's COPY: it runs as long as the body streams in (a file of the largest size the
- * config allows, from a slow client), far past the pool's per-statement default. A client that stalls is cut by
- * the HTTP server's own request timeout, which ends the COPY.
- */
-const UPLOAD_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 /** prepareBatch's two statements each walk every line of the file (up to 1,000,000). */
 const PREPARE_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
@@ -92,16 +86,11 @@ function copyRows(batchId: string, lines: AsyncIterable<PaymentFileLine>, maxLin
  * Throws PaymentFileError (nothing recorded) when a line is malformed. Answers the line count and the file's hash.
  */
 export async function recordBatchFile(ds: DataSource, b: NewBatch, body: Readable): Promise<{ lineCount: number; fileHash: string }> {
-  const pool = (ds.driver as unknown as { master: Pool }).master;
-  const client: PoolClient = await pool.connect();
   const hash = createHash('sha256');
   const hashing = new Transform({ transform: (c: Buffer, _e, done) => (hash.update(c), done(null, c)) });
   body.on('error', (e) => hashing.destroy(e));
   const counted = { lines: 0 };
-  let failed = false;
-  try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL statement_timeout = ${UPLOAD_STATEMENT_TIMEOUT_MS}`);
+  return inCopyTransaction(ds, async (client) => {
     await client.query(
       `INSERT INTO payment_batches (id, idempotency_key, file_hash, format, mode, status, line_count, workflow_id, actor)
        VALUES ($1,$2,'',$3,$4,'RECEIVED',0,$5,$6)`,
@@ -113,16 +102,8 @@ export async function recordBatchFile(ds: DataSource, b: NewBatch, body: Readabl
     if (counted.lines === 0) throw new PaymentFileError(1, null, 'the file holds no payment lines', 'PAYMENT_FILE_EMPTY');
     const fileHash = hash.digest('hex');
     await client.query(`UPDATE payment_batches SET file_hash = $2, line_count = $3 WHERE id = $1`, [b.id, fileHash, counted.lines]);
-    await client.query('COMMIT');
     return { lineCount: counted.lines, fileHash };
-  } catch (err) {
-    failed = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    // A connection whose COPY was cut off mid-way is not handed back to the pool.
-    client.release(failed ? true : undefined);
-  }
+  });
 }
 
 export async function markBatch(q: Query, id: string, status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED'): Promise<void> {

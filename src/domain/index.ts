@@ -10,3 +10,4 @@ export * from './status';
 export * from './assert';
 export * from './keyset';
 export * from './drift';
+export * from './reconciliation';

@@ -42,11 +42,12 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u20
 /**
  * Strict UTF-8: a byte sequence that is not valid UTF-8 stops the file at the line it is on. The bytes are decoded
  * a line at a time (a newline byte is never part of a multi-byte character), so the failing line is known.
+ * `fail` makes the error of the caller's file kind (the legacy import's files use it too).
  */
-function strictUtf8(): Transform {
+export function strictUtf8(fail: (line: number) => Error = (line) => new PaymentFileError(line, null, `line ${line} is not valid UTF-8 text`, 'PAYMENT_FILE_ENCODING')): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let line = 1;
-  const invalid = () => new PaymentFileError(line, null, `line ${line} is not valid UTF-8 text`, 'PAYMENT_FILE_ENCODING');
+  const invalid = () => fail(line);
   return new Transform({
     decodeStrings: true,
     transform(chunk: Buffer, _enc, done) {

@@ -6,6 +6,7 @@ import { ActivityDeps, createPaymentActivities } from '../activities/payment-act
 import { createRecalculationActivities } from '../activities/recalculation-activities';
 import { createPaymentBatchActivities } from '../activities/payment-batch-activities';
 import { createRecordedStartActivities } from '../activities/recorded-start-activities';
+import { createImportActivities } from '../activities/import-activities';
 import { instrumentActivities } from '../observability/activities';
 import { freePort, setSdkMetricsUrl } from '../observability/metrics';
 
@@ -75,7 +76,7 @@ export interface WorkerOptions extends ActivityDeps {
   namespace: string;
   /** Payments and reversals. */
   taskQueue: string;
-  /** Batch work: recalculations and payment files. */
+  /** Batch work: recalculations, payment files and imports. */
   batchTaskQueue: string;
   /** Tests only: wraps the activities before they are registered (fault injection). */
   wrapActivities?: <T extends ActivityMap>(activities: T) => T;
@@ -113,6 +114,6 @@ export async function createWorkers(opts: WorkerOptions): Promise<Workers> {
   const recordedStart = createRecordedStartActivities(opts);
   return {
     payments: await createWorker(opts, opts.taskQueue, { ...createPaymentActivities(opts), ...recordedStart }),
-    batches: await createWorker(opts, opts.batchTaskQueue, { ...createRecalculationActivities(opts), ...createPaymentBatchActivities(opts), ...recordedStart }),
+    batches: await createWorker(opts, opts.batchTaskQueue, { ...createRecalculationActivities(opts), ...createPaymentBatchActivities(opts), ...createImportActivities(opts), ...recordedStart }),
   };
 }

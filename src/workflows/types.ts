@@ -118,3 +118,40 @@ export interface PaymentBatchProgress {
 }
 
 export const paymentBatchWorkflowId = (batchId: string) => `payment-batch-${batchId}`;
+
+export type ImportMode = 'APPLY' | 'DRY_RUN';
+
+export interface ImportInput {
+  importId: string;
+  mode: ImportMode;
+  /** Legacy credits per chunk (each chunk one transaction). */
+  chunkCredits: number;
+  /** Chunks imported at once (they hold disjoint credits). */
+  parallelism: number;
+  actor: string | null;
+  carried?: ImportProgress;
+}
+
+export interface ImportProgress {
+  importId: string;
+  mode: ImportMode;
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  creditsRead: number;
+  paymentsRead: number;
+  /** Credits handled so far (loaded, unchanged or refused). */
+  credits: number;
+  loaded: number;
+  unchanged: number;
+  refused: number;
+  withDifferences: number;
+  paymentsApplied: number;
+  paymentsNotApplied: number;
+  amountApplied: string;
+  chunks: number;
+  /** The last legacy credit id handled (keyset position; '' before the first). */
+  position: string;
+  startedAtMs: number;
+  creditsPerSecond: number;
+}
+
+export const importWorkflowId = (importId: string) => `import-${importId}`;

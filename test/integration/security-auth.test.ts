@@ -28,6 +28,9 @@ const EXPECTED: Record<string, Role> = {
   'GET /v1/payment-batches/:id/lines': 'viewer',
   'POST /v1/payment-batches/:id/reversal': 'operator',
   'POST /v1/payment-batches/:id/cancellation': 'operator',
+  'POST /v1/imports': 'admin',
+  'GET /v1/imports/:id': 'viewer',
+  'GET /v1/imports/:id/differences': 'viewer',
 };
 
 describe('authentication and roles on every route', () => {
@@ -78,7 +81,7 @@ describe('authentication and roles on every route', () => {
       ? [creditId, randomUUID()]
       : r.path.startsWith('/v1/payments/')
         ? [paymentId, randomUUID()]
-        : r.path.startsWith('/v1/payment-batches/')
+        : r.path.startsWith('/v1/payment-batches/') || r.path.startsWith('/v1/imports/')
           ? [randomUUID()]
           : r.path.startsWith('/v1/recalculations/')
           ? ['recalculation-does-not-exist', 'recalculation-x']

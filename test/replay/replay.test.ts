@@ -1,5 +1,5 @@
 // Replay tests guard workflow determinism: histories recorded from real runs of every path
-// (applied, rejected, compensated, reversed; recalculation batches FULL and INCREMENTAL) must replay
+// (applied, rejected, compensated, reversed; recalculation batches FULL and INCREMENTAL; an import) must replay
 // with the current workflow code.
 // A change that would break running workflows fails here. To re-record after an intended,
 // versioned change: RECORD_HISTORIES=1 npx jest test/replay
@@ -21,7 +21,7 @@ describe('recorded workflow histories replay with the current code', () => {
 
   it('has a recorded history for each path', () => {
     // recalculation-full.json was recorded before batches had scopes: FULL batches started then replay unchanged.
-    expect(files.sort()).toEqual(['payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'recalculation-full.json', 'recalculation-incremental.json', 'recalculation-review.json', 'reversal.json']);
+    expect(files.sort()).toEqual(['import.json', 'payment-applied.json', 'payment-compensated.json', 'payment-rejected.json', 'recalculation-full.json', 'recalculation-incremental.json', 'recalculation-review.json', 'reversal.json']);
   });
 
   it.each(files)('%s', async (file) => {
