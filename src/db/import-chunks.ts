@@ -8,8 +8,9 @@ import type { WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { insertCredits, NewCredit } from './credits';
 import { keyedUuid } from './idempotency-keys';
-import { writeRuns } from './ledger';
-import { recordBatchPayments } from './payments';
+import { Placed, runStatements } from './ledger';
+import { batchPaymentsStatement, PaymentRow } from './payments';
+import { runAsOne } from './statement';
 import type { ImportMode, ImportRow } from './imports';
 
 /**
@@ -121,9 +122,9 @@ export const importedPaymentKey = (creditLegacyId: string, paymentLegacyId: stri
 class ChunkWrites {
   credits: NewCredit[] = [];
   imported: Array<{ creditId: string; legacyId: string; digest: string; legacy: Record<string, string | null> }> = [];
-  payments: Parameters<typeof recordBatchPayments>[1] = [];
-  runs: Parameters<typeof writeRuns>[1] = [];
-  appended: Parameters<typeof writeRuns>[2] = [];
+  payments: PaymentRow[] = [];
+  runs: Parameters<typeof runStatements>[0] = [];
+  appended: Placed[] = [];
   audit: AuditEntry[] = [];
   differences: Array<Difference & { legacyCreditId: string; creditId: string | null }> = [];
   totals: ImportChunkTotals = { credits: 0, loaded: 0, unchanged: 0, refused: 0, withDifferences: 0, paymentsApplied: 0, paymentsNotApplied: 0, amountApplied: '0.00' };
@@ -164,8 +165,9 @@ function importCredit(w: ChunkWrites, imp: ImportRow, c: StagedCredit, payments:
   for (const { r, p } of applied) {
     if (!r.ok) continue;
     const key = importedPaymentKey(c.legacy_id, p.legacyId);
-    w.payments.push({ req: { paymentId: paymentId(p), creditId, amount: formatMoney(new Decimal(p.amount)), paymentDate: p.paymentDate, reference: `legacy payment ${p.legacyId}`, idempotencyKey: key, actor: input.actor } });
-    w.appended.push({ creditId, paymentId: paymentId(p), seq: r.seq, allocation: r.allocation });
+    const placed: Placed = { creditId, paymentId: paymentId(p), seq: r.seq, allocation: r.allocation };
+    w.payments.push({ req: { paymentId: paymentId(p), creditId, amount: formatMoney(new Decimal(p.amount)), paymentDate: p.paymentDate, reference: `legacy payment ${p.legacyId}`, idempotencyKey: key, actor: input.actor }, placed });
+    w.appended.push(placed);
   }
   w.runs.push({ creditId, state, lastSeq: run.lastSeq });
   w.audit.push({
@@ -212,8 +214,8 @@ async function writeChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkIn
         w.imported.map((i) => JSON.stringify(i.legacy)),
       ]);
     }
-    await recordBatchPayments(m, w.payments, input.wf);
-    await writeRuns(m, w.runs, w.appended, w.audit);
+    // Payments written APPLIED with their place in the ledger, then allocations, states and audit: the file's writers.
+    await runAsOne(m, [...batchPaymentsStatement(w.payments, input.wf), ...runStatements(w.runs, w.appended, w.audit)]);
   }
   const d = w.differences;
   const n = new Map<string, number>();

@@ -166,7 +166,6 @@ export function formatMoney(x: DecimalJs): string {
   // More than two decimals: roundMoney leaves at most 2, so toFixed(2) only pads.
   return roundMoney(d).toFixed(2);
 }
-}
 
 /** True when x already has at most two decimals. */
 export function isCents(x: DecimalJs): boolean {
