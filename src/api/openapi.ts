@@ -7,7 +7,10 @@ import { RecalculationApprovalBody, StartRecalculationBody } from './routes/reca
 import { CreditAsOfView, CreditAuditTrail, CreditList, PaymentBatchLines, PaymentBatchList, PaymentBatchView } from './openapi-views';
 import { DifferencesQuery, ImportQuery } from './routes/imports';
 
-/** The OpenAPI document, generated from the same zod schemas the routes validate with. */
+/**
+ * The OpenAPI document, generated from the same zod schemas the routes validate with. Long: one declaration
+ * per route, read top to bottom like the route table.
+ */
 export function openApiDocument() {
   const reg = new OpenAPIRegistry();
   const bearer = reg.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });

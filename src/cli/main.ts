@@ -68,6 +68,57 @@ async function auditVerify(p: Parsed, rest: string[]): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/** The commands that go through the API: its address, the key from the environment, and the first line of a failure. */
+async function throughApi(command: string, role: string, run: (api: { apiUrl: string; apiKey: string }) => Promise<number>): Promise<number> {
+  const apiKey = process.env.ABONO_API_KEY;
+  if (!apiKey) throw new UsageError(`ABONO_API_KEY is required for ${command} (an ${role} API key)`);
+  try {
+    return await run({ apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000', apiKey });
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new CliError(firstLine(err));
+  }
+}
+
+function recalcCommand(p: Parsed, rest: string[]): Promise<number> {
+  allowOnly(p, 'recalc', ['dry-run', 'review', 'credit', 'follow', 'incremental']);
+  noExtraArgs(rest, 'recalc');
+  if (p.values['dry-run'] && p.values.review) throw new UsageError('give --dry-run or --review, not both');
+  if (p.values.incremental && p.values.credit) throw new UsageError('give --incremental or --credit, not both');
+  const bad = (p.values.credit ?? []).find((id) => !UUID.test(id));
+  if (bad) throw new UsageError(`"${bad}" is not a credit id (a UUID)`);
+  return throughApi('recalc', 'admin', (api) =>
+    runRecalc({
+      ...api,
+      mode: p.values['dry-run'] ? 'DRY_RUN' : p.values.review ? 'REVIEW' : 'CORRECT',
+      creditIds: p.values.credit,
+      incremental: p.values.incremental,
+      follow: p.values.follow ?? false,
+      out: process.stdout,
+    }),
+  );
+}
+
+function paymentsCommand(p: Parsed, rest: string[]): Promise<number> {
+  allowOnly(p, 'payments import', ['dry-run', 'follow']);
+  const [sub, file, ...extra] = rest;
+  if (sub !== 'import' || !file) throw new UsageError('usage: payments import FILE [--dry-run] [--follow]');
+  noExtraArgs(extra, 'payments import');
+  return throughApi('payments import', 'operator', (api) => {
+    if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+    return runPaymentsImport({ ...api, file, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout });
+  });
+}
+
+function importCommand(p: Parsed, rest: string[]): Promise<number> {
+  allowOnly(p, 'import', ['credits', 'payments', 'mapping', 'dry-run', 'follow']);
+  noExtraArgs(rest, 'import');
+  const { credits, payments, mapping } = p.values;
+  if (!credits || !payments) throw new UsageError('usage: import --credits FILE --payments FILE [--mapping FILE] [--dry-run] [--follow]');
+  for (const f of [credits, payments, mapping]) if (f && !fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
+  return throughApi('import', 'admin', (api) => runImport({ ...api, credits, payments, mapping, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout }));
+}
+
 async function main(argv: string[]): Promise<number> {
   const p = parse(argv);
   const [command, ...rest] = p.positionals;
@@ -84,61 +135,16 @@ async function main(argv: string[]): Promise<number> {
     case 'keys':
       await keysCommand(p, rest);
       return 0;
-    case 'recalc': {
-      allowOnly(p, 'recalc', ['dry-run', 'review', 'credit', 'follow', 'incremental']);
-      noExtraArgs(rest, 'recalc');
-      if (p.values['dry-run'] && p.values.review) throw new UsageError('give --dry-run or --review, not both');
-      if (p.values.incremental && p.values.credit) throw new UsageError('give --incremental or --credit, not both');
-      const bad = (p.values.credit ?? []).find((id) => !UUID.test(id));
-      if (bad) throw new UsageError(`"${bad}" is not a credit id (a UUID)`);
-      const apiKey = process.env.ABONO_API_KEY;
-      if (!apiKey) throw new UsageError('ABONO_API_KEY is required for recalc (an admin API key)');
-      try {
-        return await runRecalc({
-          apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000',
-          apiKey,
-          mode: p.values['dry-run'] ? 'DRY_RUN' : p.values.review ? 'REVIEW' : 'CORRECT',
-          creditIds: p.values.credit,
-          incremental: p.values.incremental,
-          follow: p.values.follow ?? false,
-          out: process.stdout,
-        });
-      } catch (err) {
-        throw new CliError(firstLine(err));
-      }
-    }
+    case 'recalc':
+      return recalcCommand(p, rest);
     case 'verification':
       allowOnly(p, 'verification', ['days', 'json']);
       noExtraArgs(rest, 'verification');
       return verificationCommand(p.values.days, p.values.json ?? false);
-    case 'payments': {
-      allowOnly(p, 'payments import', ['dry-run', 'follow']);
-      const [sub, file, ...extra] = rest;
-      if (sub !== 'import' || !file) throw new UsageError('usage: payments import FILE [--dry-run] [--follow]');
-      noExtraArgs(extra, 'payments import');
-      const apiKey = process.env.ABONO_API_KEY;
-      if (!apiKey) throw new UsageError('ABONO_API_KEY is required for payments import (an operator API key)');
-      if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
-      try {
-        return await runPaymentsImport({ apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000', apiKey, file, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout });
-      } catch (err) {
-        throw new CliError(firstLine(err));
-      }
-    }
-    case 'import': {
-      allowOnly(p, 'import', ['credits', 'payments', 'mapping', 'dry-run', 'follow']);
-      noExtraArgs(rest, 'import');
-      const { credits, payments, mapping } = p.values;
-      if (!credits || !payments) throw new UsageError('usage: import --credits FILE --payments FILE [--mapping FILE] [--dry-run] [--follow]');
-      for (const f of [credits, payments, mapping]) if (f && !fs.existsSync(f)) throw new UsageError(`no such file: ${f}`);
-      const apiKey = process.env.ABONO_API_KEY;
-      if (!apiKey) throw new UsageError('ABONO_API_KEY is required for import (an admin API key)');
-      try {
-        return await runImport({ apiUrl: process.env.ABONO_API_URL ?? 'http://127.0.0.1:3000', apiKey, credits, payments, mapping, dryRun: p.values['dry-run'] ?? false, follow: p.values.follow ?? false, out: process.stdout });
-      } catch (err) {
-        throw new CliError(firstLine(err));
-      }
-    }
+    case 'payments':
+      return paymentsCommand(p, rest);
+    case 'import':
+      return importCommand(p, rest);
     case 'audit': {
       const [sub, ...args] = rest;
       if (sub === 'verify') return auditVerify(p, args);

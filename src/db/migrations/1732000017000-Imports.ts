@@ -9,6 +9,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 export class Imports1732000017000 implements MigrationInterface {
   name = 'Imports1732000017000';
 
+  // Long: the import's tables and their indexes, one DDL statement each.
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE TABLE imports (
