@@ -12,6 +12,7 @@ export interface Statement {
  * PostgreSQL runs every CTE to completion; no two may change the same row.
  */
 export async function runAsOne(m: Pick<EntityManager, 'query'>, statements: Statement[]): Promise<void> {
+  if (statements.length === 0) return; // nothing to write (`WITH SELECT 1` is not SQL)
   if (statements.length === 1) {
     await m.query(statements[0].sql, statements[0].params);
     return;
