@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { Decimal, DomainError, checkPayment, formatMoney, reversalRefusal, validatePaymentDate } from '../domain';
+import { Decimal, DomainError, PaymentStatus, canTransition, checkPayment, formatMoney, reversalRefusal, validatePaymentDate } from '../domain';
 import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict, WorkflowRef } from '../workflows/types';
 import { appendAudit, AuditEntry } from './audit';
 import { findCredit, loadSchedule } from './credits';
@@ -148,7 +148,9 @@ export async function compensatePayment(ds: DataSource, req: PaymentRequest, cau
     // Failed before persist: record the payment so that it has a terminal state too.
     await recordPending(m, req, wf);
     const payment = await lockPayment(m, req.paymentId);
-    if (!payment || payment.status === 'FAILED' || payment.status === 'REJECTED') return undefined;
+    // The status table decides: PENDING or APPLIED may fail; a payment already final (an operator's reversal that
+    // won the race included) keeps its outcome.
+    if (!payment || !canTransition(payment.status as PaymentStatus, 'FAILED')) return undefined;
     const unapplied = payment.status === 'APPLIED';
     await m.query(`UPDATE payments SET status = 'FAILED', reason_code = 'STEP_FAILED', reason = $2, ledger_seq = NULL, completed_at = now() WHERE id = $1`, [
       req.paymentId,
