@@ -55,7 +55,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<ChildPro
   });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
       if (output.includes('"worker running"')) {
