@@ -5,7 +5,7 @@ import { PaymentsReportQuery, PortfolioQuery } from './routes/reports';
 import { BatchListQuery, LinesQuery, UploadQuery } from './routes/payment-batches';
 import { RecalculationApprovalBody, StartRecalculationBody } from './routes/recalculations';
 import { CreditAsOfView, CreditAuditTrail, CreditList, PaymentBatchLines, PaymentBatchList, PaymentBatchView } from './openapi-views';
-import { DifferencesQuery, ImportQuery } from './routes/imports';
+import { DifferencesQuery, ImportListQuery, ImportQuery } from './routes/imports';
 
 /**
  * The OpenAPI document, generated from the same zod schemas the routes validate with. Long: one declaration
@@ -83,6 +83,7 @@ export function openApiDocument() {
     },
     responses: { 202: { description: 'the import (as GET /v1/imports/{id}); Location names it' }, 400: problem, 403: problem, 415: problem },
   });
+  reg.registerPath({ method: 'get', path: '/v1/imports', summary: 'Recent imports, newest first, each as GET /v1/imports/{id} answers it; paged with `before` (viewer)', security, request: { query: ImportListQuery }, responses: { 200: { description: 'imports and the next page\'s `before`' }, 400: problem } });
   reg.registerPath({ method: 'get', path: '/v1/imports/{id}', summary: 'An import: status, progress, credits loaded/unchanged/refused, and for each difference code its count, credits and amount at stake; Temporal UI link (viewer)', security, request: { params: id }, responses: { 200: { description: 'import' }, 404: problem } });
   reg.registerPath({ method: 'get', path: '/v1/imports/{id}/differences', summary: "An import's reconciliation: keyset pages of differences (legacy credit, abono credit, code, field, legacy and abono values, amount at stake, legacy payment), filtered by code; format=csv streams them all (viewer)", security, request: { params: id, query: DifferencesQuery }, responses: { 200: { description: 'differences and the next cursor (JSON) or text/csv' }, 400: problem, 404: problem } });
   reg.registerPath({ method: 'get', path: '/dashboard', summary: 'The dashboard (HTML; asks for an API key in the browser): portfolio health, payment files, a credit by id or loan number', responses: { 200: { description: 'text/html' } } });

@@ -49,6 +49,16 @@ export async function getImport(ds: DataSource, ui: TemporalUi, id: string) {
   };
 }
 
+/** The most recent imports first, keyset-paged by (created_at, id); each as getImport answers it. */
+export async function listImports(ds: DataSource, ui: TemporalUi, q: { before?: string; limit: number }) {
+  const params: unknown[] = [q.limit];
+  const before = q.before ? `WHERE (created_at, id) < (SELECT created_at, id FROM imports WHERE id = $${params.push(q.before)})` : '';
+  const ids: Array<{ id: string }> = await ds.query(`SELECT id FROM imports ${before} ORDER BY created_at DESC, id DESC LIMIT $1`, params);
+  const imports = [];
+  for (const { id } of ids) imports.push(await getImport(ds, ui, id));
+  return { imports, next: imports.length === q.limit ? imports[imports.length - 1].id : null };
+}
+
 const DIFFERENCE_SQL = `SELECT legacy_credit_id, n, credit_id, code, field, legacy_value, abono_value, amount_at_stake, payment_legacy_id, detail
                           FROM import_differences WHERE import_id = $1`;
 

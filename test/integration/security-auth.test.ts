@@ -29,6 +29,7 @@ const EXPECTED: Record<string, Role> = {
   'POST /v1/payment-batches/:id/reversal': 'operator',
   'POST /v1/payment-batches/:id/cancellation': 'operator',
   'POST /v1/imports': 'admin',
+  'GET /v1/imports': 'viewer',
   'GET /v1/imports/:id': 'viewer',
   'GET /v1/imports/:id/differences': 'viewer',
 };

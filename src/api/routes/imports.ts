@@ -7,13 +7,17 @@ import { DIFFERENCE_CODES } from '../../domain';
 import type { LegacyFile } from '../../db/imports';
 import { LegacyFileError } from '../../imports/legacy-rows';
 import { DEFAULT_MAPPING, LegacyMapping, MappingError, parseMapping } from '../../imports/mapping';
-import { getImport, listDifferences, parseDifferenceCursor, streamDifferencesCsv } from '../../queries/import-views';
+import { getImport, listDifferences, listImports, parseDifferenceCursor, streamDifferencesCsv } from '../../queries/import-views';
 import type { ApiContext } from '../app';
 import { actorOf, requireRole } from '../auth';
 import { sendProblem } from '../problem';
 import { uuid } from '../schemas';
 
 export const ImportQuery = z.object({ mode: z.enum(['APPLY', 'DRY_RUN'], { error: 'mode must be APPLY or DRY_RUN' }).default('APPLY') });
+export const ImportListQuery = z.object({
+  before: uuid.optional().describe("the previous page's next: imports created before this one"),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
 export const DifferencesQuery = z.object({
   code: z.enum(DIFFERENCE_CODES, { error: `code must be one of ${DIFFERENCE_CODES.join(', ')}` }).optional(),
   cursor: z.string().max(1000).optional(),
@@ -146,6 +150,10 @@ export function importUpload(ctx: ApiContext): Router {
 export function importRoutes(ctx: ApiContext): Router {
   const r = Router();
   const { ds } = ctx;
+
+  r.get('/v1/imports', requireRole(ds, 'viewer'), async (req, res) => {
+    res.json(await listImports(ds, ctx.imports, ImportListQuery.parse(req.query)));
+  });
 
   r.get('/v1/imports/:id', requireRole(ds, 'viewer'), async (req, res) => {
     res.json(await getImport(ds, ctx.imports, uuid.parse(req.params.id)));

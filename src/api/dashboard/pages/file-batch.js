@@ -7,12 +7,12 @@ const FOLLOW_MS = 1000;
 const LINES_PAGE = 50;
 const RUNNING = ['RECEIVED', 'RUNNING'];
 
-export function statusPill(status) {
+export function statusPill(status, figure) {
   const cls = status === 'COMPLETED' ? 'good' : status === 'FAILED' || status === 'CANCELLED' ? 'bad' : '';
-  return h('span', { class: 'pill ' + cls, 'data-figure': 'batch-status', 'data-value': status, text: status });
+  return h('span', { class: 'pill ' + cls, 'data-figure': figure || 'batch-status', 'data-value': status, text: status });
 }
 
-function progressBar(done, total) {
+export function progressBar(done, total) {
   const bar = h('div', { class: 'bar-fill' });
   bar.style.width = (total ? Math.round((1000 * done) / total) / 10 : 0) + '%';
   return h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': String(total), 'aria-valuenow': String(done) }, [bar]);

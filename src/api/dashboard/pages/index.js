@@ -5,6 +5,7 @@
 // Adding a page: write pages/NAME.js and add it here.
 import portfolio from './portfolio.js';
 import files from './files.js';
+import imports from './imports.js';
 import credit from './credit.js';
 
-export const PAGES = [portfolio, files, credit];
+export const PAGES = [portfolio, files, imports, credit];
