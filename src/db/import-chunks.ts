@@ -4,7 +4,7 @@ import { changedSinceImport, Decimal, Difference, formatMoney, LegacyPaymentFigu
 import { legacyTerms } from '../imports/legacy-terms';
 import type { LegacyCreditRow } from '../imports/legacy-rows';
 import { runLegacyPayments } from './legacy-book';
-import type { WorkflowRef } from '../workflows/types';
+import type { ImportChunkTotals, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { insertCredits, NewCredit } from './credits';
 import { keyedUuid } from './idempotency-keys';
@@ -31,16 +31,7 @@ export interface ImportChunkInput {
   wf: WorkflowRef;
 }
 
-export interface ImportChunkTotals {
-  credits: number;
-  loaded: number;
-  unchanged: number;
-  refused: number;
-  withDifferences: number;
-  paymentsApplied: number;
-  paymentsNotApplied: number;
-  amountApplied: string;
-}
+export type { ImportChunkTotals };
 
 interface StagedCredit {
   line_number: number;

@@ -132,13 +132,9 @@ export interface ImportInput {
   carried?: ImportProgress;
 }
 
-export interface ImportProgress {
-  importId: string;
-  mode: ImportMode;
-  status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
-  creditsRead: number;
-  paymentsRead: number;
-  /** Credits handled so far (loaded, unchanged or refused). */
+/** What a chunk of an import did (and, summed, what the import did so far). */
+export interface ImportChunkTotals {
+  /** Credits handled (loaded, unchanged or refused). */
   credits: number;
   loaded: number;
   unchanged: number;
@@ -147,6 +143,14 @@ export interface ImportProgress {
   paymentsApplied: number;
   paymentsNotApplied: number;
   amountApplied: string;
+}
+
+export interface ImportProgress extends ImportChunkTotals {
+  importId: string;
+  mode: ImportMode;
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+  creditsRead: number;
+  paymentsRead: number;
   chunks: number;
   /** The last legacy credit id handled (keyset position; '' before the first). */
   position: string;
