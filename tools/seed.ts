@@ -27,6 +27,7 @@ import {
   todayIn,
   validateTerms,
 } from '../src/domain';
+import { MARK_UNVERIFIED } from '../src/db/verification-marks';
 
 export interface SeedOptions {
   credits: number;
@@ -356,7 +357,9 @@ export async function seedPortfolio(ds: DataSource, opts: SeedOptions): Promise<
   const analyze = await pool.connect();
   try {
     await analyze.query(`SET statement_timeout = 0`);
-    await analyze.query(`ANALYZE credits, credit_installments, payments, payment_allocations`);
+    // Loaded around the writer of new credits, which marks each: marked here, so the next INCREMENTAL night proves them.
+    await analyze.query(MARK_UNVERIFIED);
+    await analyze.query(`ANALYZE credits, credit_installments, payments, payment_allocations, credit_changes`);
     await analyze.query(`RESET statement_timeout`);
   } finally {
     analyze.release();

@@ -4,6 +4,7 @@ import { CreditTerms, Schedule, ScheduleType, buildSchedule, formatMoney, valida
 import { CreditRow, InstallmentRow, scheduleOf } from './rows';
 import { appendAudit } from './audit';
 import { ConflictError } from '../errors';
+import { markManyChanged } from './verification-marks';
 
 export interface CreateCreditInput {
   clientId: string;
@@ -27,7 +28,7 @@ export interface NewCredit {
 
 /**
  * Inserts credits (ACTIVE, nothing paid) and their schedules, a few statements for any number of them: the one
- * writer of new credit rows (a single creation, an import's chunk). The caller holds the transaction and writes
+ * writer of new credit rows (a single creation, an import's chunk), which marks each changed. The caller holds the transaction and writes
  * the audit entry that describes each.
  */
 export async function insertCredits(m: Pick<EntityManager, 'query'>, credits: NewCredit[], actor: string | null): Promise<void> {
@@ -70,6 +71,9 @@ export async function insertCredits(m: Pick<EntityManager, 'query'>, credits: Ne
       rows.map((r) => formatMoney(r.i.cumulativeDue)),
     ],
   );
+  // A new credit is changed since its last verification (it has none): the next INCREMENTAL night proves it.
+  const mark = markManyChanged(credits.map((c) => c.id));
+  await m.query(mark.sql, mark.params);
 }
 
 /** Creates a credit and stores its schedule, computed once by the domain module. */

@@ -14,6 +14,7 @@ import { VerificationMarks1732000000018 } from './migrations/1732000000018-Verif
 import { CreditExternalId1732000016000 } from './migrations/1732000016000-CreditExternalId';
 import { PaymentBatches1732000016001 } from './migrations/1732000016001-PaymentBatches';
 import { Imports1732000017000 } from './migrations/1732000017000-Imports';
+import { VerificationScopeReads1732000018100 } from './migrations/1732000018100-VerificationScopeReads';
 
 export const migrations = [
   InitialSchema1732000000000,
@@ -26,6 +27,7 @@ export const migrations = [
   CreditExternalId1732000016000,
   PaymentBatches1732000016001,
   Imports1732000017000,
+  VerificationScopeReads1732000018100,
 ];
 
 /** Default PostgreSQL statement_timeout of every pooled connection (DATABASE_STATEMENT_TIMEOUT_MS). */

@@ -1,5 +1,4 @@
 import type { EntityManager } from 'typeorm';
-import { FIRST_ID } from '../domain/keyset';
 import { rowsFrom, type Statement } from './statement';
 
 /**
@@ -21,6 +20,18 @@ export function markManyChanged(creditIds: string[]): Statement {
     params: from.params,
   };
 }
+
+/**
+ * Marks every credit that is neither verified nor marked (credits loaded around the one writer of new credit rows,
+ * e.g. by the portfolio seeder's COPY), so that the next INCREMENTAL night proves them; answers how many (`n`).
+ */
+export const MARK_UNVERIFIED = `WITH marked AS (
+    INSERT INTO credit_changes (credit_id, change_seq)
+    SELECT c.id, nextval('credit_change_seq') FROM credits c
+     WHERE NOT EXISTS (SELECT 1 FROM credit_verifications v WHERE v.credit_id = c.id)
+    ON CONFLICT (credit_id) DO NOTHING
+    RETURNING 1)
+  SELECT count(*)::int AS n FROM marked`;
 
 /** Credits a check found consistent, with the change sequence it read (null: none was marked). */
 export interface Proven {
@@ -44,30 +55,32 @@ export async function recordProven(q: Query, runId: string, proven: Proven): Pro
   );
 }
 
-/** Credits weighed per statement when choosing a scope: each statement stays well inside the statement timeout. */
+/** Due credits added per statement when choosing a scope: each statement stays well inside the statement timeout. */
 const SCOPE_PAGE_CREDITS = 50_000;
 
 /**
- * The credits an INCREMENTAL batch checks, chosen once (a retried step adds nothing it already chose): every
- * marked credit, and the rolling slice, every credit last proven before `dueBefore` or never. Walks the book in
- * pages of credit ids, calling `progress` after each; returns how many credits are in scope.
+ * The credits an INCREMENTAL batch checks, chosen once (a retried step adds nothing it already chose), reading only
+ * them: every marked credit (the marks' table, whole; a credit never verified is marked since its creation), then
+ * the rolling slice, every credit last proven before `dueBefore`, oldest first by the index range over
+ * `(verified_at, credit_id)`, a page at a time, calling `progress` after each. Returns how many credits are in scope.
  */
-export async function chooseIncrementalScope(q: Query, runId: string, dueBefore: Date, progress: () => void = () => {}): Promise<number> {
-  for (let after = FIRST_ID; ; ) {
-    const [edge]: Array<{ id: string }> = await q.query(`SELECT id FROM credits WHERE id > $1 ORDER BY id OFFSET $2 LIMIT 1`, [after, SCOPE_PAGE_CREDITS - 1]);
-    await q.query(
-      `INSERT INTO recalculation_scope (run_id, credit_id)
-       SELECT $1, c.id FROM credits c
-         -- The page's bounds on both sides, so that the verifications are read by their key's range, not scanned whole.
-         LEFT JOIN credit_verifications v ON v.credit_id = c.id AND v.credit_id > $3 AND ($4::uuid IS NULL OR v.credit_id <= $4)
-        WHERE c.id > $3 AND ($4::uuid IS NULL OR c.id <= $4)
-          AND (v.verified_at IS NULL OR v.verified_at < $2 OR EXISTS (SELECT 1 FROM credit_changes x WHERE x.credit_id = c.id))
-       ON CONFLICT DO NOTHING`,
-      [runId, dueBefore, after, edge?.id ?? null],
+export async function chooseIncrementalScope(q: Query, runId: string, dueBefore: Date, progress: () => void = () => {}, pageCredits = SCOPE_PAGE_CREDITS): Promise<number> {
+  await q.query(`INSERT INTO recalculation_scope (run_id, credit_id) SELECT $1, credit_id FROM credit_changes ON CONFLICT DO NOTHING`, [runId]);
+  progress();
+  for (let after: { at: string; id: string } | null = null; ; ) {
+    // The page's last verification as text: a Date would drop its microseconds, and the keyset would not move.
+    const page: Array<{ at: string; id: string }> = await q.query(
+      `WITH due AS (
+         SELECT verified_at, credit_id FROM credit_verifications
+          WHERE verified_at < $2 AND ($3::timestamptz IS NULL OR (verified_at, credit_id) > ($3, $4::uuid))
+          ORDER BY verified_at, credit_id LIMIT $5),
+       chosen AS (INSERT INTO recalculation_scope (run_id, credit_id) SELECT $1, credit_id FROM due ON CONFLICT DO NOTHING)
+       SELECT verified_at::text AS at, credit_id AS id FROM due ORDER BY verified_at DESC, credit_id DESC LIMIT 1`,
+      [runId, dueBefore, after?.at ?? null, after?.id ?? null, pageCredits],
     );
     progress();
-    if (!edge) break;
-    after = edge.id;
+    if (!page[0]) break;
+    after = page[0];
   }
   const [r] = await q.query(`SELECT count(*)::int AS n FROM recalculation_scope WHERE run_id = $1`, [runId]);
   return r.n;

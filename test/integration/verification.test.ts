@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { checkChunk } from '../../src/db/chunk-check';
-import { recordProven } from '../../src/db/verification-marks';
+import { chooseIncrementalScope, dueBefore, forgetScope, recordProven } from '../../src/db/verification-marks';
 import { FIRST_ID } from '../../src/domain/keyset';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 
@@ -44,12 +44,14 @@ describe('verification in proportion to the day’s work', () => {
   });
   afterAll(() => app?.stop());
 
-  it('marks a credit in the same transaction as every write of its state: payment, reversal, correction', async () => {
+  it('marks a credit in the same transaction as every write of its state: creation, payment, reversal, correction', async () => {
     const c = await createCredit(app);
-    expect(await mark(ds, c.id)).toBeNull();
+    // Never verified, so changed since its last verification: the next night proves it.
+    const created = await mark(ds, c.id);
+    expect(created).not.toBeNull();
     const paid = await pay(app, c.id, '100.00');
     const afterPayment = await mark(ds, c.id);
-    expect(afterPayment).not.toBeNull();
+    expect(BigInt(afterPayment!)).toBeGreaterThan(BigInt(created!));
     const reversed = await call(app, 'POST', `/v1/payments/${paid.body.id}/reversal`, { key: app.keys.operator, body: { reason: 'bounced' } });
     expect(reversed.status).toBe(200);
     const afterReversal = await mark(ds, c.id);
@@ -92,6 +94,24 @@ describe('verification in proportion to the day’s work', () => {
     expect(foundOnNight).toBeLessThanOrEqual(7);
     // Drifted credits are not proven: the still-drifted changed credit stays marked.
     expect(await mark(ds, changed)).not.toBeNull();
+  });
+
+  it('chooses the rolling slice oldest first a page at a time, also when a page ends inside one verification time', async () => {
+    const book: Array<{ id: string }> = await ds.query(`SELECT id FROM credits ORDER BY id`);
+    const runId = `recalculation-${randomUUID()}`;
+    await ds.query(`INSERT INTO recalculation_runs (id, mode, status, dry_run) VALUES ($1, 'DRY_RUN', 'RUNNING', true)`, [runId]);
+    // Every credit proven by one statement (one verification time, to the microsecond), long ago, and none marked.
+    await recordProven(ds, `recalculation-${randomUUID()}`, { creditIds: book.map((c) => c.id), changeSeqs: book.map(() => null) });
+    await ds.query(`UPDATE credit_verifications SET verified_at = verified_at - interval '30 days'`);
+    const marks: Array<{ credit_id: string; change_seq: string }> = await ds.query(`SELECT credit_id, change_seq FROM credit_changes`);
+    await ds.query(`DELETE FROM credit_changes`);
+    try {
+      const chosen = await chooseIncrementalScope(ds, runId, dueBefore(new Date(), 7), () => {}, 3);
+      expect(chosen).toBe(book.length);
+    } finally {
+      await ds.query(`INSERT INTO credit_changes (credit_id, change_seq) SELECT * FROM unnest($1::uuid[], $2::bigint[])`, [marks.map((m) => m.credit_id), marks.map((m) => m.change_seq)]);
+      await forgetScope(ds, runId);
+    }
   });
 
   it('keeps a credit marked when a payment lands while the batch reads it', async () => {
