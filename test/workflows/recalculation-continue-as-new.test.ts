@@ -61,6 +61,14 @@ describe('recalculation workflow: continue-as-new', () => {
     expect(await latestRun(workflowId)).not.toBe(firstRun);
   });
 
+  it('keeps several chunks in flight, and continues as new only once they have finished: each chunk once, every count once', async () => {
+    const book = creditBook({ credits: 24, drifted: [3, 11, 20] });
+    const { workflowId, firstRun, result } = await runBatch(book, { mode: 'DRY_RUN', parallelism: 3, startedBy: 'schedule' });
+    expect(result).toMatchObject({ status: 'COMPLETED', scanned: 24, inconsistent: 3, position: creditId(24) });
+    expect(book.chunkRanges().sort()).toEqual(ids(1, 24).map((hi, i) => [i === 0 ? FIRST_ID : creditId(i), hi]).sort());
+    expect(await latestRun(workflowId)).not.toBe(firstRun);
+  });
+
   it('applies approved corrections across runs, each once, keeping who approved', async () => {
     const book = creditBook({ credits: 12, drifted: ids(1, 12).map((_, i) => i + 1) });
     let runAtApproval = '';
