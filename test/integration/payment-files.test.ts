@@ -44,6 +44,9 @@ describe('payment files: one durable batch per file, each line applied exactly o
     const amounts = ['100.00', '350.00', '0.01', '2000.00', '45.67', '600.00', '999.99'];
     const plan = terms.flatMap((_, c) => amounts.map((amount, i) => ({ c, amount, paymentDate: i === 4 ? '2025-12-01' : `2026-02-0${1 + (i % 5)}`, reference: `ref-${c}-${i}` })));
     for (const p of plan) await pay(app, singles[p.c], p.amount, { paymentDate: p.paymentDate, reference: p.reference });
+    // Created, so marked; the file's writes must mark them anew.
+    const marksOf = async (ids: string[]) => new Map<string, bigint>((await ds().query(`SELECT credit_id, change_seq FROM credit_changes WHERE credit_id = ANY($1::uuid[])`, [ids])).map((r: { credit_id: string; change_seq: string }) => [r.credit_id, BigInt(r.change_seq)]));
+    const createdMarks = await marksOf(filed);
     const upload = await uploadFile(app, csvFile(plan.map((p) => ({ creditId: filed[p.c], amount: p.amount, paymentDate: p.paymentDate, reference: p.reference, lineKey: randomUUID() }))), randomUUID());
     expect(upload.status).toBe(202);
     expect(upload.headers.get('location')).toBe(`/v1/payment-batches/${upload.body.id}`);
@@ -55,8 +58,9 @@ describe('payment files: one durable batch per file, each line applied exactly o
     expect(done).toMatchObject({ status: 'COMPLETED', lineCount: plan.length, counts: { APPLIED: plan.length - rejected, REJECTED: rejected, PENDING: 0 } });
     expect((await findInconsistentCredits(ds(), { creditIds: filed })).inconsistent).toEqual([]);
     // Like every other credit write, the file's chunks mark their credits for the next incremental check.
-    const marked = await ds().query(`SELECT credit_id FROM credit_changes WHERE credit_id = ANY($1::uuid[])`, [filed]);
-    expect(marked.map((r: { credit_id: string }) => r.credit_id).sort()).toEqual([...filed].sort());
+    const marked = await marksOf(filed);
+    expect([...marked.keys()].sort()).toEqual([...filed].sort());
+    for (const id of filed) expect(marked.get(id)!).toBeGreaterThan(createdMarks.get(id)!);
     // The refused lines carry the single payment's codes, and can be read back as CSV for the bank.
     const refused = await call(app, 'GET', `/v1/payment-batches/${upload.body.id}/lines?status=REJECTED`, { key: app.keys.viewer });
     expect(new Set(refused.body.lines.map((l: { code: string }) => l.code))).toEqual(new Set(['AMOUNT_EXCEEDS_BALANCE', 'PAYMENT_DATE_INVALID', 'CREDIT_NOT_ACTIVE'].filter((c) => single.payments.some((p: { reason_code: string }) => p.reason_code === c))));
