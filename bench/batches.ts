@@ -6,6 +6,7 @@
 // payment per transaction, the single payment's own database steps) and a floor, PostgreSQL loading the rows the
 // file produced (payments, allocations, audit entries, credit updates) by COPY with nothing computed.
 import fs from 'node:fs';
+import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Readable } from 'node:stream';
@@ -17,6 +18,8 @@ import { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
 import { createDataSource } from '../src/db/data-source';
 import { verifyAuditChain } from '../src/db/audit-chain';
+import { paymentBatchWorkflowId } from '../src/workflows/types';
+import { paymentBatchProgress } from '../src/workflows/payment-batch';
 import { findInconsistentCredits } from '../test/support/consistency';
 import { payPlain } from './plain-payments';
 import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
@@ -60,6 +63,25 @@ function resetPeakRss(pid: number): void {
   fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
+/** A free TCP port on 127.0.0.1 (the worker's metrics, read while the file runs). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The worker's memory now, in MB: resident (the OS's figure), V8's heap used and reserved, and memory outside V8. */
+async function workerMemory(pid: number, metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const mb = (name: string) => {
+    const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+    return m ? Math.round(Number(m[1]) / 1024 / 1024) : NaN;
+  };
+  return { rss: rssMb(pid, 'VmRSS'), heapUsed: mb('nodejs_heap_size_used_bytes'), heapTotal: mb('nodejs_heap_size_total_bytes'), external: mb('nodejs_external_memory_bytes') };
+}
+
 /** The floor: the rows the file produced, copied out and loaded back by COPY into bare copies of their tables. */
 async function copyFloor(databaseUrl: string, workflowId: string): Promise<{ seconds: number; rows: number }> {
   const c = new Client({ connectionString: databaseUrl });
@@ -95,7 +117,12 @@ async function main() {
   const ds = stack.abono.ds;
   // --compiled-worker: the worker as production runs it (`npm run build` first), with the workflow bundle built at
   // build time; from the sources it bundles the workflows at start, and that bundling is its largest peak.
-  const worker = await spawnAbonoProcess(values['compiled-worker'] ? 'dist/src/worker/main.js' : 'src/worker/main.ts', { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false' }, '"worker running"');
+  const metricsPort = await freePort();
+  const worker = await spawnAbonoProcess(
+    values['compiled-worker'] ? 'dist/src/worker/main.js' : 'src/worker/main.ts',
+    { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, RECALC_SCHEDULE_ENABLED: 'false', METRICS_PORT: String(metricsPort) },
+    '"worker running"',
+  );
   try {
     const c0 = performance.now();
     const credits = await makeCredits(ds, CREDITS);
@@ -110,13 +137,20 @@ async function main() {
     const accepted = (await res.json()) as { id: string };
     if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${JSON.stringify(accepted)}`);
     const tUpload = performance.now();
-    let batch: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (;;) {
-      batch = await (await fetch(`${stack.url}/v1/payment-batches/${accepted.id}`, { headers: { authorization: `Bearer ${stack.keys.operator}` } })).json();
-      if (batch.status !== 'RUNNING' && batch.status !== 'RECEIVED') break;
-      await new Promise((r) => setTimeout(r, 100));
+    // Followed through its workflow (its result, and its progress query for the memory readings), not by polling
+    // GET /v1/payment-batches/:id, whose counts walk every line of the file (a second's work at 1,000,000 lines).
+    const handle = stack.abono.client.workflow.getHandle(paymentBatchWorkflowId(accepted.id));
+    const finished = handle.result().then(() => true);
+    // The worker's memory as the file goes: the first reading past each tenth of the lines (what grows with the file).
+    const memoryByTenth: Array<Record<string, number>> = [];
+    while (!(await Promise.race([finished, new Promise<false>((r) => setTimeout(() => r(false), 250))]))) {
+      const p = await handle.query(paymentBatchProgress).catch(() => undefined);
+      const linesDone = p ? p.applied + p.rejected + p.duplicate : 0;
+      if (Math.floor((linesDone * 10) / LINES) > memoryByTenth.length) memoryByTenth.push({ linesDone, ...(await workerMemory(worker.pid!, metricsPort)) });
     }
     const tDone = performance.now();
+    const batch: any = await (await fetch(`${stack.url}/v1/payment-batches/${accepted.id}`, { headers: { authorization: `Bearer ${stack.keys.operator}` } })).json(); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const memoryAtEnd = await workerMemory(worker.pid!, metricsPort);
     const workerPeakRssMb = rssMb(worker.pid!, 'VmHWM');
     // The checks read every credit's ledger and the whole audit log: past the pool's statement timeout at 1M lines.
     const checks = createDataSource(stack.databaseUrl, 2, { statementTimeoutMs: 0 });
@@ -150,7 +184,7 @@ async function main() {
           appliedPerSecond: Math.round(batch.counts.APPLIED / endToEndSeconds),
           phasesSeconds: { createCredits: round(creditsSeconds), uploadAndCopy: round((tUpload - t0) / 1000), apply: round((tDone - tUpload) / 1000), endToEnd: round(endToEndSeconds) },
           workerPeakRssMb,
-          worker: { compiled: values['compiled-worker'], atStart: workerAtStart, peakDuringBatchMb: workerPeakRssMb },
+          worker: { compiled: values['compiled-worker'], atStart: workerAtStart, peakDuringBatchMb: workerPeakRssMb, memoryMbByTenth: memoryByTenth, memoryMbAtEnd: memoryAtEnd },
           consistency: { scanned: consistency.scanned, inconsistent: consistency.inconsistent.length, auditChainsOk: chains.ok ?? chains },
           plain: { lines: PLAIN_LINES, paymentsPerSecond: Math.round(plainRate) },
           copyFloor: { rows: floor.rows, seconds: round(floor.seconds), linesPerSecond: Math.round(floorRate) },

@@ -48,25 +48,48 @@ type Outcome = { line: number; status: 'APPLIED' | 'WOULD_APPLY' | 'REJECTED' | 
 
 const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
-/** The upper bounds of the next `count` chunks of about `lines` lines each, after credit `after`. */
+/**
+ * The upper bounds of the next `count` chunks of about `lines` lines each, after credit `after`. Chunks go forward
+ * by credit, so every line past `after` is still to apply (a line refused before the chunks, for its unknown
+ * credit, is counted here and skipped by its chunk).
+ */
 export async function planBatchChunks(ds: DataSource, batchId: string, after: string, lines: number, count: number): Promise<string[]> {
   const bounds: string[] = [];
   let lo = after;
   while (bounds.length < count) {
     const next: Array<{ credit_id: string }> = await ds.query(
-      `SELECT credit_id FROM payment_batch_lines WHERE batch_id = $1 AND status = 'PENDING' AND credit_id > $2
-        ORDER BY credit_id, line_number OFFSET $3 LIMIT 1`,
+      `SELECT credit_id FROM payment_batch_lines WHERE batch_id = $1 AND credit_id > $2 ORDER BY credit_id, line_number OFFSET $3 LIMIT 1`,
       [batchId, lo, lines - 1],
     );
     if (next[0]) {
       bounds.push((lo = next[0].credit_id));
       continue;
     }
-    const any: unknown[] = await ds.query(`SELECT 1 FROM payment_batch_lines WHERE batch_id = $1 AND status = 'PENDING' AND credit_id > $2 LIMIT 1`, [batchId, lo]);
+    const any: unknown[] = await ds.query(`SELECT 1 FROM payment_batch_lines WHERE batch_id = $1 AND credit_id > $2 LIMIT 1`, [batchId, lo]);
     if (any.length > 0) bounds.push(LAST_ID);
     break;
   }
   return bounds;
+}
+
+/** The lines of the credits in (lo, hi] that have no outcome yet, by credit then file order. */
+export function pendingLines<T>(m: Pick<EntityManager, 'query'>, columns: string, c: { batchId: string; lo: string; hi: string }): Promise<T[]> {
+  return m.query(
+    `SELECT ${columns} FROM payment_batch_lines l
+      WHERE l.batch_id = $1 AND l.credit_id > $2 AND l.credit_id <= $3
+        AND NOT EXISTS (SELECT 1 FROM payment_batch_outcomes o WHERE o.batch_id = l.batch_id AND o.line_number = l.line_number)
+      ORDER BY l.credit_id, l.line_number`,
+    [c.batchId, c.lo, c.hi],
+  );
+}
+
+/** Writes outcomes (insert-only: a line's outcome is written once, by the chunk that decided it). */
+export function outcomesStatement(batchId: string, outcomes: Array<{ line: number; status: string; paymentId: string | null; code?: string | null; reason?: string | null }>): Statement {
+  return {
+    sql: `INSERT INTO payment_batch_outcomes (batch_id, line_number, status, payment_id, reason_code, reason)
+          SELECT $1, u.line, u.status, u.payment_id, u.code, u.reason FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)`,
+    params: [batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.code ?? null), outcomes.map((o) => o.reason ?? null)],
+  };
 }
 
 function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
@@ -108,11 +131,7 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
       [input.batchId, input.lo],
     );
     if (done[0]) return { applied: done[0].applied, rejected: done[0].rejected, duplicate: done[0].duplicate, amountApplied: done[0].amount_applied };
-    const lines: LineRow[] = await m.query(
-      `SELECT line_number, credit_id, amount, payment_date, reference, line_key FROM payment_batch_lines
-        WHERE batch_id = $1 AND credit_id > $2 AND credit_id <= $3 AND status = 'PENDING' ORDER BY credit_id, line_number`,
-      [input.batchId, input.lo, input.hi],
-    );
+    const lines = await pendingLines<LineRow>(m, 'l.line_number, l.credit_id, l.amount, l.payment_date, l.reference, l.line_key', input);
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
     const keys = await keysOf(m, lines, input);
     const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
@@ -184,14 +203,17 @@ async function applyLines(
   return { outcomes, writes };
 }
 
+/** A finished chunk's row: its totals, found by a retry of the chunk, which then changes nothing. */
+export function chunkRowStatement(batchId: string, lo: string, totals: ChunkTotals): Statement {
+  return {
+    sql: `INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`,
+    params: [batchId, lo, totals.applied, totals.rejected, totals.duplicate, totals.amountApplied],
+  };
+}
+
 /** The chunk's totals, and the statements recording each line's outcome and the chunk's row. */
 function outcomeStatements(input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): { totals: ChunkTotals; records: Statement[] } {
-  const linesOutcome: Statement = {
-    sql: `UPDATE payment_batch_lines l SET status = u.status, payment_id = u.payment_id, reason_code = u.code, reason = u.reason
-            FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)
-           WHERE l.batch_id = $1 AND l.line_number = u.line`,
-    params: [input.batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.refusal?.code ?? null), outcomes.map((o) => o.refusal?.detail ?? null)],
-  };
+  const linesOutcome = outcomesStatement(input.batchId, outcomes.map((o) => ({ ...o, code: o.refusal?.code, reason: o.refusal?.detail })));
   const amountOf = new Map(lines.map((l) => [l.line_number, l.amount]));
   const applied = outcomes.filter((o) => o.status === 'APPLIED' || o.status === 'WOULD_APPLY');
   const totals: ChunkTotals = {
@@ -200,9 +222,5 @@ function outcomeStatements(input: ChunkInput, outcomes: Outcome[], lines: LineRo
     duplicate: outcomes.filter((o) => o.status === 'DUPLICATE').length,
     amountApplied: formatMoney(sumMoney(applied.map((o) => new Decimal(amountOf.get(o.line)!)))),
   };
-  const chunkRow: Statement = {
-    sql: `INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`,
-    params: [input.batchId, input.lo, totals.applied, totals.rejected, totals.duplicate, totals.amountApplied],
-  };
-  return { totals, records: [linesOutcome, chunkRow] };
+  return { totals, records: [linesOutcome, chunkRowStatement(input.batchId, input.lo, totals)] };
 }

@@ -2,9 +2,10 @@ import type { DataSource } from 'typeorm';
 import { Decimal, formatMoney, sumMoney } from '../domain';
 import type { WorkflowRef } from '../workflows/types';
 import { appendAuditMany, AuditEntry } from './audit';
-import type { ChunkTotals } from './batch-chunks';
+import { ChunkTotals, chunkRowStatement, outcomesStatement, pendingLines } from './batch-chunks';
 import { lockCredits, rebuildFromLedger } from './ledger';
 import { markBatchReversed } from './payments';
+import { runAsOne } from './statement';
 
 /**
  * Undoing a file: a batch of its own whose lines are the file's applied payments. Each chunk, in one transaction,
@@ -16,8 +17,9 @@ import { markBatchReversed } from './payments';
 export async function copyAppliedLines(q: Pick<DataSource, 'query'>, reversalId: string, fileId: string): Promise<number> {
   const rows: unknown[] = await q.query(
     `INSERT INTO payment_batch_lines (batch_id, line_number, credit_id, amount, payment_date, reference, line_key, payment_id)
-     SELECT $1, line_number, credit_id, amount, payment_date, reference, line_key, payment_id
-       FROM payment_batch_lines WHERE batch_id = $2 AND status = 'APPLIED' RETURNING 1`,
+     SELECT $1, l.line_number, l.credit_id, l.amount, l.payment_date, l.reference, l.line_key, o.payment_id
+       FROM payment_batch_outcomes o JOIN payment_batch_lines l ON l.batch_id = o.batch_id AND l.line_number = o.line_number
+      WHERE o.batch_id = $2 AND o.status = 'APPLIED' RETURNING 1`,
     [reversalId, fileId],
   );
   return rows.length;
@@ -33,11 +35,7 @@ export async function reverseBatchChunk(
       [a.batchId, a.lo],
     );
     if (done[0]) return { applied: done[0].applied, rejected: done[0].rejected, duplicate: 0, amountApplied: done[0].amount_applied };
-    const lines: Array<{ line_number: number; credit_id: string; payment_id: string }> = await m.query(
-      `SELECT line_number, credit_id, payment_id FROM payment_batch_lines
-        WHERE batch_id = $1 AND credit_id > $2 AND credit_id <= $3 AND status = 'PENDING' ORDER BY credit_id, line_number`,
-      [a.batchId, a.lo, a.hi],
-    );
+    const lines = await pendingLines<{ line_number: number; credit_id: string; payment_id: string }>(m, 'l.line_number, l.credit_id, l.payment_id', a);
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))]);
     const reversed = await markBatchReversed(m, lines.map((l) => l.payment_id), a.actor, a.reason);
     const audit: AuditEntry[] = [];
@@ -59,15 +57,13 @@ export async function reverseBatchChunk(
     }
     await appendAuditMany(m, audit);
     const done2 = new Set(reversed.map((r) => r.id));
-    await m.query(
-      `UPDATE payment_batch_lines SET status = CASE WHEN payment_id = ANY($3::uuid[]) THEN 'REVERSED' ELSE 'REJECTED' END,
-              reason_code = CASE WHEN payment_id = ANY($3::uuid[]) THEN NULL ELSE 'PAYMENT_ALREADY_REVERSED' END,
-              reason = CASE WHEN payment_id = ANY($3::uuid[]) THEN NULL ELSE 'the payment was no longer applied' END
-        WHERE batch_id = $1 AND line_number = ANY($2::int[])`,
-      [a.batchId, lines.map((l) => l.line_number), [...done2]],
+    const outcomes = lines.map((l) =>
+      done2.has(l.payment_id)
+        ? { line: l.line_number, status: 'REVERSED', paymentId: l.payment_id }
+        : { line: l.line_number, status: 'REJECTED', paymentId: l.payment_id, code: 'PAYMENT_ALREADY_REVERSED', reason: 'the payment was no longer applied' },
     );
     const totals = { applied: reversed.length, rejected: lines.length - reversed.length, duplicate: 0, amountApplied: formatMoney(sumMoney(reversed.map((r) => new Decimal(r.amount)))) };
-    await m.query(`INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,0,$5)`, [a.batchId, a.lo, totals.applied, totals.rejected, totals.amountApplied]);
+    await runAsOne(m, [outcomesStatement(a.batchId, outcomes), chunkRowStatement(a.batchId, a.lo, totals)]);
     return totals;
   });
 }

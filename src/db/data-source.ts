@@ -13,6 +13,7 @@ import { ApiKeyChanges1732000000005 } from './migrations/1732000000005-ApiKeyCha
 import { VerificationMarks1732000000018 } from './migrations/1732000000018-VerificationMarks';
 import { CreditExternalId1732000016000 } from './migrations/1732000016000-CreditExternalId';
 import { PaymentBatches1732000016001 } from './migrations/1732000016001-PaymentBatches';
+import { PaymentBatchOutcomes1732000016002 } from './migrations/1732000016002-PaymentBatchOutcomes';
 import { Imports1732000017000 } from './migrations/1732000017000-Imports';
 import { VerificationScopeReads1732000018100 } from './migrations/1732000018100-VerificationScopeReads';
 
@@ -27,6 +28,7 @@ export const migrations = [
   CreditExternalId1732000016000,
   PaymentBatches1732000016001,
   Imports1732000017000,
+  PaymentBatchOutcomes1732000016002,
   VerificationScopeReads1732000018100,
 ];
 

@@ -123,17 +123,22 @@ export async function prepareBatch(ds: DataSource, id: string): Promise<{ lineCo
     await m.query(`SET LOCAL statement_timeout = ${PREPARE_STATEMENT_TIMEOUT_MS}`);
     await m.query(
       `UPDATE payment_batch_lines l SET credit_id = c.id FROM credits c
-        WHERE l.batch_id = $1 AND l.credit_id IS NULL AND l.status = 'PENDING' AND c.external_id = l.credit_external_id`,
+        WHERE l.batch_id = $1 AND l.credit_id IS NULL AND c.external_id = l.credit_external_id`,
       [id],
     );
     await m.query(
-      `UPDATE payment_batch_lines l SET status = 'REJECTED', reason_code = 'CREDIT_NOT_FOUND',
-              reason = 'credit ' || coalesce(l.credit_id::text, l.credit_external_id) || ' does not exist'
-        WHERE l.batch_id = $1 AND l.status = 'PENDING' AND (l.credit_id IS NULL OR NOT EXISTS (SELECT 1 FROM credits c WHERE c.id = l.credit_id))`,
+      `INSERT INTO payment_batch_outcomes (batch_id, line_number, status, reason_code, reason)
+       SELECT l.batch_id, l.line_number, 'REJECTED', 'CREDIT_NOT_FOUND', 'credit ' || coalesce(l.credit_id::text, l.credit_external_id) || ' does not exist'
+         FROM payment_batch_lines l
+        WHERE l.batch_id = $1 AND (l.credit_id IS NULL OR NOT EXISTS (SELECT 1 FROM credits c WHERE c.id = l.credit_id))
+       ON CONFLICT DO NOTHING`,
       [id],
     );
     await markBatch(m, id, 'RUNNING');
-    const [n]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM payment_batch_lines WHERE batch_id = $1 AND reason_code = 'CREDIT_NOT_FOUND'`, [id]);
+    const [n]: Array<{ n: number }> = await m.query(
+      `SELECT count(*)::int AS n FROM payment_batch_outcomes WHERE batch_id = $1 AND status = 'REJECTED' AND reason_code = 'CREDIT_NOT_FOUND'`,
+      [id],
+    );
     return { lineCount: batch.line_count, notFound: n.n };
   });
 }

@@ -14,7 +14,9 @@ export async function getBatch(ds: DataSource, ui: TemporalUi, id: string) {
   const b = await findBatch(ds, id);
   if (!b) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
   const rows: Array<{ status: LineStatus; lines: number; amount: string }> = await ds.query(
-    `SELECT status, count(*)::int AS lines, sum(amount)::text AS amount FROM payment_batch_lines WHERE batch_id = $1 GROUP BY status`,
+    `SELECT coalesce(o.status, 'PENDING') AS status, count(*)::int AS lines, sum(l.amount)::text AS amount
+       FROM payment_batch_lines l LEFT JOIN payment_batch_outcomes o ON o.batch_id = l.batch_id AND o.line_number = l.line_number
+      WHERE l.batch_id = $1 GROUP BY 1`,
     [id],
   );
   const counts = Object.fromEntries(LINE_STATUSES.map((s) => [s, 0])) as Record<LineStatus, number>;
@@ -57,8 +59,17 @@ export async function getBatch(ds: DataSource, ui: TemporalUi, id: string) {
   };
 }
 
-const LINE_SQL = `SELECT line_number, credit_id, credit_external_id, amount, payment_date, reference, line_key, status, reason_code, reason, payment_id
-                    FROM payment_batch_lines WHERE batch_id = $1`;
+// A line without an outcome is pending (a reversal's pending line names the payment it is to reverse).
+const LINE_SQL = `SELECT l.line_number, l.credit_id, l.credit_external_id, l.amount, l.payment_date, l.reference, l.line_key,
+                         coalesce(o.status, 'PENDING') AS status, o.reason_code, o.reason, coalesce(o.payment_id, l.payment_id) AS payment_id
+                    FROM payment_batch_lines l LEFT JOIN payment_batch_outcomes o ON o.batch_id = l.batch_id AND o.line_number = l.line_number
+                   WHERE l.batch_id = $1`;
+
+/** The filter on one outcome: pending lines have none; the others are found by the outcomes' status index. */
+function statusFilter(status: LineStatus | undefined, params: unknown[]): string {
+  if (!status) return '';
+  return status === 'PENDING' ? 'AND o.status IS NULL' : `AND o.status = $${params.push(status)}`;
+}
 
 function lineView(r: Record<string, unknown>) {
   return {
@@ -81,8 +92,8 @@ export const LINE_CSV_COLUMNS = ['lineNumber', 'creditId', 'creditExternalId', '
 export async function listLines(ds: DataSource, id: string, q: { status?: LineStatus; after?: number; limit: number }) {
   if (!(await findBatch(ds, id))) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
   const params: unknown[] = [id, q.after ?? 0, q.limit];
-  const status = q.status ? `AND status = $${params.push(q.status)}` : '';
-  const rows: Array<Record<string, unknown>> = await ds.query(`${LINE_SQL} AND line_number > $2 ${status} ORDER BY line_number LIMIT $3`, params);
+  const status = statusFilter(q.status, params);
+  const rows: Array<Record<string, unknown>> = await ds.query(`${LINE_SQL} AND l.line_number > $2 ${status} ORDER BY l.line_number LIMIT $3`, params);
   const lines = rows.map(lineView);
   return { lines, next: lines.length === q.limit ? (lines[lines.length - 1].lineNumber as number) : null };
 }
@@ -91,8 +102,7 @@ export async function listLines(ds: DataSource, id: string, q: { status?: LineSt
 export async function streamLinesCsv(ds: DataSource, id: string, status: LineStatus | undefined, out: Writable): Promise<void> {
   if (!(await findBatch(ds, id))) throw new NotFoundError('PAYMENT_BATCH_NOT_FOUND', `payment batch ${id} does not exist`);
   const params: unknown[] = [id];
-  const filter = status ? `AND status = $${params.push(status)}` : '';
-  await streamCsv(ds, `${LINE_SQL} ${filter} ORDER BY line_number`, params, LINE_CSV_COLUMNS, lineView, out);
+  await streamCsv(ds, `${LINE_SQL} ${statusFilter(status, params)} ORDER BY l.line_number`, params, LINE_CSV_COLUMNS, lineView, out);
 }
 
 /** The most recent batches first (files and reversals), keyset-paged by (created_at, id); counts as in getBatch. */
