@@ -1,12 +1,12 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError, PaymentStatus, canTransition, checkPayment, formatMoney, reversalRefusal, validatePaymentDate } from '../domain';
 import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict, WorkflowRef } from '../workflows/types';
-import { appendAudit, AuditEntry } from './audit';
-import { findCredit, loadSchedule } from './credits';
+import { appendAudit, AuditEntry, auditStatement } from './audit';
+import { loadSchedule } from './credits';
 import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, Placed, PLACEMENT_COLUMNS, PLACEMENT_TYPES, placementValues, rebuildFromLedger } from './ledger';
 import { rowsFrom, runAsOne, Statement } from './statement';
 import { stateOf } from './rows';
-import { isRecordedPayment } from './recorded-starts';
+import { recordedPaymentWithCredit } from './recorded-starts';
 import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
 
 /**
@@ -37,8 +37,9 @@ export function refusalOf(err: unknown): Refusal | undefined {
 /** Read-only: would the domain accept this payment now (`today` in the lender's calendar)? */
 export async function validatePayment(ds: DataSource, req: PaymentRequest, today: string): Promise<Verdict> {
   // Security: only the request the API recorded may move money (db/recorded-starts.ts).
-  if (!(await isRecordedPayment(ds, req))) return { ok: false, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } };
-  const credit = await findCredit(ds, req.creditId);
+  // One round trip: the record and the credit it names (the request's own, once the record matches it).
+  const { recorded, credit } = await recordedPaymentWithCredit(ds, req);
+  if (!recorded) return { ok: false, refusal: { code: UNRECORDED_REQUEST, detail: unrecordedDetail } };
   if (!credit) return { ok: false, refusal: { code: 'CREDIT_NOT_FOUND', detail: `credit ${req.creditId} does not exist`, field: 'creditId' } };
   try {
     validatePaymentDate(req.paymentDate, credit.start_date, today);
@@ -124,14 +125,21 @@ export async function applyPayment(ds: DataSource, req: PaymentRequest, wf: Work
   });
 }
 
-/** The workflow-level record (outcome, timings, ids). True for the first run of this step: the one that counts. */
+/**
+ * The workflow-level record (outcome, timings, ids), one statement: completed_at set once, the audit entry written
+ * once (its dedupe key). True for the first run of this step: the one that counts.
+ */
 export async function recordCompletion(ds: DataSource, req: PaymentRequest, outcome: PaymentOutcome, timingsMs: Record<string, number>, wf: WorkflowRef): Promise<boolean> {
-  return ds.transaction(async (m) => {
-    const [, updated] = await m.query(`UPDATE payments SET completed_at = now() WHERE id = $1 AND completed_at IS NULL`, [req.paymentId]);
-    const details = { outcome: outcome.status, timingsMs };
-    await appendAudit(m, { action: 'payment.workflow_completed', creditId: req.creditId, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:completed`, details });
-    return updated > 0;
-  });
+  const details = { outcome: outcome.status, timingsMs };
+  const rows = await runAsOne<{ updated: number }>(
+    ds,
+    [
+      { sql: `UPDATE payments SET completed_at = now() WHERE id = $1 AND completed_at IS NULL RETURNING id`, params: [req.paymentId] },
+      auditStatement([{ action: 'payment.workflow_completed', creditId: req.creditId, paymentId: req.paymentId, actor: req.actor, ...wf, dedupeKey: `payment:${req.paymentId}:completed`, details }]),
+    ],
+    'SELECT count(*)::int AS updated FROM s0',
+  );
+  return rows[0].updated > 0;
 }
 
 /** Longest cause kept on a FAILED payment, in characters. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { appendAudit } from './audit';
+import type { CreditRow } from './rows';
 import { UNRECORDED_REQUEST } from '../security/unrecorded-request';
 
 /**
@@ -36,11 +37,27 @@ export async function recordStart(ds: DataSource | EntityManager, workflowId: st
 
 /** The payment's idempotency record exists with this very request (validatePayment's first check). */
 export async function isRecordedPayment(ds: DataSource, input: { paymentId?: string; idempotencyKey?: string }): Promise<boolean> {
-  const rows: Array<{ request: object }> = await ds.query(`SELECT request FROM idempotency_keys WHERE key = $1 AND payment_id::text = $2`, [
-    String(input.idempotencyKey ?? ''),
-    String(input.paymentId ?? ''),
-  ]);
-  return rows.length > 0 && startHash(rows[0].request) === startHash(input);
+  return (await recordedPaymentWithCredit(ds, input, false)).recorded;
+}
+
+/**
+ * isRecordedPayment and, when recorded, the payment's credit row (no lock; undefined when there is no such credit),
+ * in one round trip: the credit is the one the record names, which a recorded request names too.
+ */
+export async function recordedPaymentWithCredit(
+  ds: DataSource,
+  input: { paymentId?: string; idempotencyKey?: string },
+  withCredit = true,
+): Promise<{ recorded: boolean; credit?: CreditRow }> {
+  const rows: Array<CreditRow & { recorded_request: object }> = await ds.query(
+    withCredit
+      ? `SELECT k.request AS recorded_request, c.* FROM idempotency_keys k LEFT JOIN credits c ON c.id = k.credit_id WHERE k.key = $1 AND k.payment_id::text = $2`
+      : `SELECT k.request AS recorded_request FROM idempotency_keys k WHERE k.key = $1 AND k.payment_id::text = $2`,
+    [String(input.idempotencyKey ?? ''), String(input.paymentId ?? '')],
+  );
+  if (rows.length === 0 || startHash(rows[0].recorded_request) !== startHash(input)) return { recorded: false };
+  const { recorded_request: _request, ...credit } = rows[0];
+  return { recorded: true, credit: withCredit && credit.id ? (credit as CreditRow) : undefined };
 }
 
 /**

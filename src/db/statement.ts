@@ -9,13 +9,14 @@ export interface Statement {
 /**
  * Runs INSERT/UPDATE statements as one statement of data-modifying CTEs: one round trip to the
  * database and atomic even outside a transaction. Each statement keeps its own $n numbering.
- * PostgreSQL runs every CTE to completion; no two may change the same row.
+ * PostgreSQL runs every CTE to completion; no two may change the same row. `answer` is the final
+ * SELECT, which may read the statements' RETURNING rows as s0, s1, …; its rows are returned.
  */
-export async function runAsOne(m: Pick<EntityManager, 'query'>, statements: Statement[]): Promise<void> {
-  if (statements.length === 0) return; // nothing to write (`WITH SELECT 1` is not SQL)
-  if (statements.length === 1) {
+export async function runAsOne<T = unknown>(m: Pick<EntityManager, 'query'>, statements: Statement[], answer?: string): Promise<T[]> {
+  if (statements.length === 0) return []; // nothing to write (`WITH SELECT 1` is not SQL)
+  if (statements.length === 1 && answer === undefined) {
     await m.query(statements[0].sql, statements[0].params);
-    return;
+    return [];
   }
   const parts: string[] = [];
   const params: unknown[] = [];
@@ -24,7 +25,7 @@ export async function runAsOne(m: Pick<EntityManager, 'query'>, statements: Stat
     parts.push(`s${i} AS (${st.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`);
     params.push(...st.params);
   });
-  await m.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
+  return m.query(`WITH ${parts.join(',\n')} ${answer ?? 'SELECT 1'}`, params);
 }
 
 /**

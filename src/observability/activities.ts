@@ -9,12 +9,13 @@ import pino from 'pino';
 import type { Logger } from '../logger';
 import { activityFailures, activityRetries } from './metrics';
 
-const storage = new AsyncLocalStorage<Logger>();
+// The child logger is made when a step first logs: most steps of a payment log nothing, and binding a child costs.
+const storage = new AsyncLocalStorage<() => Logger>();
 const silent: Logger = pino({ level: 'silent' });
 
 /** The current activity's logger (bound to its payment, credit and workflow ids); silent outside an activity. */
 export function activityLog(): Logger {
-  return storage.getStore() ?? silent;
+  return storage.getStore()?.() ?? silent;
 }
 
 /** paymentId / creditId from an activity's first argument (PaymentRequest, ReversalRequest, …), when it has them. */
@@ -38,19 +39,21 @@ export function instrumentActivities<T extends Record<string, (...args: never[])
       const info = Context.current().info;
       const kind = info.isLocal ? 'local' : 'remote';
       if (info.attempt > 1) activityRetries.inc({ activity: name, kind });
-      const child = base.child({
-        ...idsOf(args[0]),
-        workflowId: info.workflowExecution?.workflowId,
-        runId: info.workflowExecution?.runId,
-        activity: name,
-        attempt: info.attempt,
-      });
-      return storage.run(child, async () => {
+      let child: Logger | undefined;
+      const log = () =>
+        (child ??= base.child({
+          ...idsOf(args[0]),
+          workflowId: info.workflowExecution?.workflowId,
+          runId: info.workflowExecution?.runId,
+          activity: name,
+          attempt: info.attempt,
+        }));
+      return storage.run(log, async () => {
         try {
           return await fn(...args);
         } catch (err) {
           activityFailures.inc({ activity: name, kind });
-          child.warn({ err }, `activity ${name} failed (attempt ${info.attempt}); Temporal retries it unless the failure is final`);
+          log().warn({ err }, `activity ${name} failed (attempt ${info.attempt}); Temporal retries it unless the failure is final`);
           throw err;
         }
       });

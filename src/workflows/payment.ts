@@ -39,26 +39,24 @@ export const paymentStage = defineQuery<string>('paymentStage');
 export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutcome> {
   let outcome: PaymentOutcome | undefined;
   let stage = 'validating';
-  setHandler(paymentOutcome, async () => {
-    await condition(() => outcome !== undefined);
-    return outcome!;
-  });
+  setHandler(paymentOutcome, () => condition(() => outcome !== undefined).then(() => outcome!));
   setHandler(paymentStage, () => stage);
 
   const info = workflowInfo();
   const wf = { workflowId: info.workflowId, runId: info.runId };
   const started = Date.now(); // workflow time: deterministic on replay
   const timings: Record<string, number> = {};
-  const settle = async (o: PaymentOutcome) => {
+  // Synchronous, as every helper here that need not wait: each promise the workflow makes costs the SDK a stack trace.
+  const settle = (o: PaymentOutcome): PaymentOutcome => {
     outcome = o;
     stage = o.status;
     upsertSearchAttributes([{ key: OperationStatus, value: o.status }]);
+    return o;
   };
 
   const reject = async (refusal: Refusal): Promise<PaymentOutcome> => {
     await steps.recordRejection(req, refusal, wf);
-    await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal });
-    return outcome!;
+    return settle({ status: 'REJECTED', paymentId: req.paymentId, refusal });
   };
 
   try {
@@ -68,8 +66,7 @@ export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutco
     // (made on Temporal directly) moves no money and leaves no payment, only an audit entry.
     if (!verdict.ok && verdict.refusal.code === UNRECORDED_REQUEST) {
       await auditUnrecordedStart('payment', req);
-      await settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: verdict.refusal });
-      return outcome!;
+      return settle({ status: 'REJECTED', paymentId: req.paymentId, refusal: verdict.refusal });
     }
     if (!verdict.ok) return await reject(verdict.refusal);
     stage = 'persisting';
@@ -81,16 +78,14 @@ export async function paymentWorkflow(req: PaymentRequest): Promise<PaymentOutco
     if (!applied.ok) return await reject(applied.refusal);
     stage = 'auditing';
     await steps.recordPaymentOutcome(req, { status: 'APPLIED', paymentId: req.paymentId }, timings, wf);
-    await settle({ status: 'APPLIED', paymentId: req.paymentId });
-    return outcome!;
+    return settle({ status: 'APPLIED', paymentId: req.paymentId });
   } catch (err) {
     // Retries exhausted, a non-retryable failure, a timeout or a cancellation: undo what
     // was done (the compensation knows from the database whether the payment was applied).
     stage = 'compensating';
     const cause = isCancellation(err) ? 'cancelled by an operator' : describe(err);
     await CancellationScope.nonCancellable(() => compensations.compensatePayment(req, cause, wf));
-    await settle({ status: 'FAILED', paymentId: req.paymentId, cause });
-    return outcome!;
+    return settle({ status: 'FAILED', paymentId: req.paymentId, cause });
   }
 }
 
