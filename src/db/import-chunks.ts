@@ -8,9 +8,9 @@ import type { ImportChunkTotals, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { insertCredits, NewCredit } from './credits';
 import { keyedUuid } from './idempotency-keys';
-import { Placed, runStatements } from './ledger';
-import { batchPaymentsStatement, PaymentRow } from './payments';
-import { runAsOne } from './statement';
+import { copyRuns, Placed } from './ledger';
+import { copyPaymentRows, PaymentRow } from './payments';
+import { copyRows } from './statement';
 import type { ImportMode, ImportRow } from './imports';
 
 /**
@@ -114,7 +114,7 @@ class ChunkWrites {
   credits: NewCredit[] = [];
   imported: Array<{ creditId: string; legacyId: string; digest: string; legacy: Record<string, string | null> }> = [];
   payments: PaymentRow[] = [];
-  runs: Parameters<typeof runStatements>[0] = [];
+  runs: Parameters<typeof copyRuns>[1] = [];
   appended: Placed[] = [];
   audit: AuditEntry[] = [];
   differences: Array<Difference & { legacyCreditId: string; creditId: string | null }> = [];
@@ -139,7 +139,9 @@ function importCredit(w: ChunkWrites, imp: ImportRow, c: StagedCredit, payments:
     return;
   }
   const creditId = importedCreditId(c.legacy_id);
-  const paymentId = (p: LegacyPaymentFigures) => keyedUuid('payment', importedPaymentKey(c.legacy_id, p.legacyId));
+  // Each payment's id once (a hash): the run, its row, its allocations and the audit entry all name it.
+  const ids = new Map<LegacyPaymentFigures, string>();
+  const paymentId = (p: LegacyPaymentFigures) => ids.get(p) ?? ids.set(p, keyedUuid('payment', importedPaymentKey(c.legacy_id, p.legacyId))).get(p)!;
   const run = runLegacyPayments(terms.schedule, payments.map(figuresOf), paymentId);
   const found = reconcileCredit({ totalAmount: c.total_amount, installmentAmount: c.installment_amount, paidInstallments: c.paid_installments, balance: c.balance, totalPaid: c.total_paid }, run.ordered, run.computation);
   w.totals.loaded++;
@@ -193,40 +195,36 @@ function compareExisting(w: ChunkWrites, existing: Existing, c: StagedCredit, pa
   }
 }
 
+/** The chunk's rows, thousands at a time: COPYed through the one writers' bulk paths. */
 async function writeChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkInput, mode: ImportMode): Promise<void> {
   if (mode === 'APPLY') {
-    await insertCredits(m, w.credits, input.actor);
-    if (w.imported.length > 0) {
-      await m.query(`INSERT INTO imported_credits (credit_id, legacy_id, import_id, legacy_digest, legacy) SELECT u.c, u.l, $1, u.d, u.j FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS u(c, l, d, j)`, [
-        input.importId,
-        w.imported.map((i) => i.creditId),
-        w.imported.map((i) => i.legacyId),
-        w.imported.map((i) => i.digest),
-        w.imported.map((i) => JSON.stringify(i.legacy)),
-      ]);
-    }
+    await insertCredits(m, w.credits, input.actor, 'copy');
+    await copyRows(m, 'imported_credits', [
+      ['credit_id', 'uuid', w.imported.map((i) => i.creditId)],
+      ['legacy_id', 'text', w.imported.map((i) => i.legacyId)],
+      ['import_id', 'uuid', w.imported.map(() => input.importId)],
+      ['legacy_digest', 'text', w.imported.map((i) => i.digest)],
+      ['legacy', 'jsonb', w.imported.map((i) => JSON.stringify(i.legacy))],
+    ]);
     // Payments written APPLIED with their place in the ledger, then allocations, states and audit: the file's writers.
-    await runAsOne(m, [...batchPaymentsStatement(w.payments, input.wf), ...runStatements(w.runs, w.appended, w.audit)]);
+    await copyPaymentRows(m, w.payments, input.wf);
+    await copyRuns(m, w.runs, w.appended, w.audit);
   }
   const d = w.differences;
   const n = new Map<string, number>();
-  await m.query(
-    `INSERT INTO import_differences (import_id, legacy_credit_id, n, credit_id, code, field, legacy_value, abono_value, amount_at_stake, payment_legacy_id, detail)
-     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::text[])`,
-    [
-      input.importId,
-      d.map((x) => x.legacyCreditId),
-      d.map((x) => n.set(x.legacyCreditId, (n.get(x.legacyCreditId) ?? 0) + 1).get(x.legacyCreditId)),
-      d.map((x) => x.creditId),
-      d.map((x) => x.code),
-      d.map((x) => x.field),
-      d.map((x) => x.legacyValue),
-      d.map((x) => x.abonoValue),
-      d.map((x) => x.amountAtStake),
-      d.map((x) => x.paymentLegacyId),
-      d.map((x) => x.detail),
-    ],
-  );
+  await copyRows(m, 'import_differences', [
+    ['import_id', 'uuid', d.map(() => input.importId)],
+    ['legacy_credit_id', 'text', d.map((x) => x.legacyCreditId)],
+    ['n', 'int', d.map((x) => n.set(x.legacyCreditId, (n.get(x.legacyCreditId) ?? 0) + 1).get(x.legacyCreditId))],
+    ['credit_id', 'uuid', d.map((x) => x.creditId)],
+    ['code', 'text', d.map((x) => x.code)],
+    ['field', 'text', d.map((x) => x.field)],
+    ['legacy_value', 'text', d.map((x) => x.legacyValue)],
+    ['abono_value', 'text', d.map((x) => x.abonoValue)],
+    ['amount_at_stake', 'numeric', d.map((x) => x.amountAtStake)],
+    ['payment_legacy_id', 'text', d.map((x) => x.paymentLegacyId)],
+    ['detail', 'text', d.map((x) => x.detail)],
+  ]);
   const t = w.totals;
   t.amountApplied = formatMoney(w.amount);
   await m.query(
