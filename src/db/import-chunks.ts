@@ -109,7 +109,11 @@ function legacyRowOf(c: StagedCredit): LegacyCreditRow {
 export const importedCreditId = (legacyId: string) => keyedUuid('legacy-credit', legacyId);
 export const importedPaymentKey = (creditLegacyId: string, paymentLegacyId: string) => `legacy:${creditLegacyId}:${paymentLegacyId}`;
 
-/** What one chunk writes, gathered credit by credit. */
+/**
+ * What one chunk writes, gathered credit by credit and written a slice of `WRITE_CREDITS` credits at a time (the
+ * rows are dropped once written; the totals run on), so a chunk's memory does not grow with its size.
+ */
+const WRITE_CREDITS = 250;
 class ChunkWrites {
   credits: NewCredit[] = [];
   imported: Array<{ creditId: string; legacyId: string; digest: string; legacy: Record<string, string | null> }> = [];
@@ -120,6 +124,17 @@ class ChunkWrites {
   differences: Array<Difference & { legacyCreditId: string; creditId: string | null }> = [];
   totals: ImportChunkTotals = { credits: 0, loaded: 0, unchanged: 0, refused: 0, withDifferences: 0, paymentsApplied: 0, paymentsNotApplied: 0, amountApplied: '0.00' };
   amount = new Decimal(0);
+
+  /** The written rows forgotten; the totals kept. */
+  written(): void {
+    this.credits = [];
+    this.imported = [];
+    this.payments = [];
+    this.runs = [];
+    this.appended = [];
+    this.audit = [];
+    this.differences = [];
+  }
 
   differ(legacyCreditId: string, creditId: string | null, found: Difference[]): void {
     if (found.length > 0) this.totals.withDifferences++;
@@ -195,8 +210,8 @@ function compareExisting(w: ChunkWrites, existing: Existing, c: StagedCredit, pa
   }
 }
 
-/** The chunk's rows, thousands at a time: COPYed through the one writers' bulk paths. */
-async function writeChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkInput, mode: ImportMode): Promise<void> {
+/** A slice of the chunk's rows, thousands at a time: COPYed through the one writers' bulk paths. */
+async function writeRows(m: EntityManager, w: ChunkWrites, input: ImportChunkInput, mode: ImportMode): Promise<void> {
   if (mode === 'APPLY') {
     await insertCredits(m, w.credits, input.actor, 'copy');
     await copyRows(m, 'imported_credits', [
@@ -225,6 +240,11 @@ async function writeChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkIn
     ['payment_legacy_id', 'text', d.map((x) => x.paymentLegacyId)],
     ['detail', 'text', d.map((x) => x.detail)],
   ]);
+  w.written();
+}
+
+/** The chunk's own row, its totals: written last, in the chunk's transaction, so a retry finds the chunk done. */
+async function finishChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkInput): Promise<void> {
   const t = w.totals;
   t.amountApplied = formatMoney(w.amount);
   await m.query(
@@ -253,14 +273,15 @@ export async function applyImportChunk(ds: DataSource, input: ImportChunkInput):
     for (const p of payments) (byCredit.get(p.credit_legacy_id) ?? byCredit.set(p.credit_legacy_id, []).get(p.credit_legacy_id)!).push(p);
     const found = new Map(existing.map((e) => [e.external_id, e]));
     const w = new ChunkWrites();
-    for (const c of credits) {
+    for (const [i, c] of credits.entries()) {
       w.totals.credits++;
       const own = byCredit.get(c.legacy_id) ?? [];
       const before = found.get(c.legacy_id);
       if (before) compareExisting(w, before, c, own);
       else importCredit(w, imp, c, own, input);
+      if ((i + 1) % WRITE_CREDITS === 0 || i === credits.length - 1) await writeRows(m, w, input, imp.mode);
     }
-    await writeChunk(m, w, input, imp.mode);
+    await finishChunk(m, w, input);
     return w.totals;
   });
 }
