@@ -47,6 +47,8 @@ export interface ImportFigures {
   dryRunSeconds: number;
   phases: Record<string, number>;
   workerPeakRssMb: number;
+  /** The worker's peak RSS when the dry run (the first run) ended. */
+  workerPeakRssMbAfterDryRun: number;
 }
 
 /** Peak resident set of a process (VmHWM), in MB. */
@@ -87,6 +89,7 @@ async function runImport(databaseUrl: string, files: ExportFiles, _mapping: Lega
   };
   try {
     const dry = await run('DRY_RUN');
+    const dryRunPeakRssMb = peakRssMb(worker.pid!);
     const commit = await run('APPLY');
     const r = (x: number) => Math.round(x * 100) / 100;
     return {
@@ -94,6 +97,7 @@ async function runImport(databaseUrl: string, files: ExportFiles, _mapping: Lega
       dryRunSeconds: dry.seconds,
       phases: { dryRunUploadAndStage: r(dry.uploadSeconds), dryRunChunks: r(dry.importSeconds), commitUploadAndStage: r(commit.uploadSeconds), commitChunks: r(commit.importSeconds) },
       workerPeakRssMb: peakRssMb(worker.pid!),
+      workerPeakRssMbAfterDryRun: dryRunPeakRssMb,
     };
   } finally {
     await stopProcess(worker);

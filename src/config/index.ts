@@ -90,7 +90,7 @@ const schema = z.object({
   PAYMENT_FILE_CHUNK_LINES: z.coerce.number().int().min(1).max(50_000).default(2000),
   PAYMENT_FILE_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
   // Legacy imports (README: Moving from your current system): legacy credits per chunk, chunks at once.
-  IMPORT_CHUNK_CREDITS: z.coerce.number().int().min(1).max(50_000).default(500),
+  IMPORT_CHUNK_CREDITS: z.coerce.number().int().min(1).max(50_000).default(1000),
   IMPORT_PARALLELISM: z.coerce.number().int().min(1).max(16).default(2),
   // Security (README: Security): request limits, CORS, key cache, database statement timeout.
   // Per role (per key) and per address without a valid key, in requests a second; 0 = not limited. RATE_LIMIT_PER_MINUTE, when set, is one limit per window for all.

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { rowsFrom, runAsOne, Statement } from './statement';
+import { Columns, copyRows, rowsFrom, runAsOne, Statement } from './statement';
 
 export interface AuditEntry {
   action: string;
@@ -19,7 +19,16 @@ export interface AuditEntry {
  * entry whose dedupe key was written before.
  */
 export function auditStatement(entries: AuditEntry[]): Statement {
-  const from = rowsFrom([
+  const from = rowsFrom(auditColumns(entries));
+  return {
+    sql: `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
+          SELECT * FROM ${from.sql} ON CONFLICT (dedupe_key) DO NOTHING`,
+    params: from.params,
+  };
+}
+
+function auditColumns(entries: AuditEntry[]): Columns {
+  return [
     ['action', 'text', entries.map((e) => e.action)],
     ['credit_id', 'uuid', entries.map((e) => e.creditId ?? null)],
     ['payment_id', 'uuid', entries.map((e) => e.paymentId ?? null)],
@@ -28,12 +37,15 @@ export function auditStatement(entries: AuditEntry[]): Statement {
     ['run_id', 'text', entries.map((e) => e.runId ?? null)],
     ['dedupe_key', 'text', entries.map((e) => e.dedupeKey ?? null)],
     ['details', 'jsonb', entries.map((e) => JSON.stringify(e.details ?? {}))],
-  ]);
-  return {
-    sql: `INSERT INTO audit_log (action, credit_id, payment_id, actor, workflow_id, run_id, dedupe_key, details)
-          SELECT * FROM ${from.sql} ON CONFLICT (dedupe_key) DO NOTHING`,
-    params: from.params,
-  };
+  ];
+}
+
+/**
+ * The bulk path: entries that are new by construction (an import's first entry of each credit it creates), COPYed.
+ * The trigger links each into its chain as for an INSERT; a dedupe key written before fails the COPY, not skipped.
+ */
+export async function copyAudit(m: EntityManager, entries: AuditEntry[]): Promise<void> {
+  await copyRows(m, 'audit_log', auditColumns(entries));
 }
 
 /**

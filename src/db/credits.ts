@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CreditTerms, Schedule, ScheduleType, buildSchedule, formatMoney, validateTerms } from '../domain';
 import { CreditRow, InstallmentRow, scheduleOf } from './rows';
 import { appendAudit } from './audit';
+import { Columns, copyRows, rowsFrom } from './statement';
 import { ConflictError } from '../errors';
 import { markManyChanged } from './verification-marks';
 
@@ -26,51 +27,58 @@ export interface NewCredit {
   schedule: Schedule;
 }
 
-/**
- * Inserts credits (ACTIVE, nothing paid) and their schedules, a few statements for any number of them: the one
- * writer of new credit rows (a single creation, an import's chunk), which marks each changed. The caller holds the transaction and writes
- * the audit entry that describes each.
- */
-export async function insertCredits(m: Pick<EntityManager, 'query'>, credits: NewCredit[], actor: string | null): Promise<void> {
-  if (credits.length === 0) return;
+/** A new credit's row (ACTIVE, nothing paid) and its schedule's rows, by column. */
+function creditColumns(credits: NewCredit[], actor: string | null): Columns {
   const col = <T>(f: (c: NewCredit) => T) => credits.map(f);
-  await m.query(
-    `INSERT INTO credits (id, client_id, principal, interest_rate, installments, period_days, start_date, schedule_type,
-                          status, total_interest, total_amount, installment_amount, balance, total_paid, created_by, external_id)
-     SELECT u.id, u.client_id, u.principal, u.rate, u.n, u.period_days, u.start_date, u.schedule_type, 'ACTIVE', u.total_interest, u.total_amount,
-            u.installment_amount, u.total_amount, 0, $12, u.external_id
-       FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::int[], $6::int[], $7::date[], $8::text[], $9::numeric[], $10::numeric[], $11::numeric[], $13::text[])
-            AS u(id, client_id, principal, rate, n, period_days, start_date, schedule_type, total_interest, total_amount, installment_amount, external_id)`,
-    [
-      col((c) => c.id),
-      col((c) => c.input.clientId),
-      col((c) => formatMoney(c.terms.principal)),
-      col((c) => c.terms.interestRate.toFixed()),
-      col((c) => c.terms.installments),
-      col((c) => c.terms.periodDays),
-      col((c) => c.terms.startDate),
-      col((c) => c.terms.scheduleType),
-      col((c) => formatMoney(c.schedule.totalInterest)),
-      col((c) => formatMoney(c.schedule.totalAmount)),
-      col((c) => formatMoney(c.schedule.installmentAmount)),
-      actor,
-      col((c) => c.input.externalId ?? null),
-    ],
-  );
+  const totals = col((c) => formatMoney(c.schedule.totalAmount));
+  return [
+    ['id', 'uuid', col((c) => c.id)],
+    ['client_id', 'text', col((c) => c.input.clientId)],
+    ['principal', 'numeric', col((c) => formatMoney(c.terms.principal))],
+    ['interest_rate', 'numeric', col((c) => c.terms.interestRate.toFixed())],
+    ['installments', 'int', col((c) => c.terms.installments)],
+    ['period_days', 'int', col((c) => c.terms.periodDays)],
+    ['start_date', 'date', col((c) => c.terms.startDate)],
+    ['schedule_type', 'text', col((c) => c.terms.scheduleType)],
+    ['status', 'text', col(() => 'ACTIVE')],
+    ['total_interest', 'numeric', col((c) => formatMoney(c.schedule.totalInterest))],
+    ['total_amount', 'numeric', totals],
+    ['installment_amount', 'numeric', col((c) => formatMoney(c.schedule.installmentAmount))],
+    ['balance', 'numeric', totals],
+    ['total_paid', 'numeric', col(() => '0')],
+    ['created_by', 'text', col(() => actor)],
+    ['external_id', 'text', col((c) => c.input.externalId ?? null)],
+  ];
+}
+
+function installmentColumns(credits: NewCredit[]): Columns {
   const rows = credits.flatMap((c) => c.schedule.installments.map((i) => ({ id: c.id, i })));
-  await m.query(
-    `INSERT INTO credit_installments (credit_id, number, due_date, amount, principal, interest, cumulative_due)
-     SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[])`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => r.i.number),
-      rows.map((r) => r.i.dueDate),
-      rows.map((r) => formatMoney(r.i.amount)),
-      rows.map((r) => formatMoney(r.i.principal)),
-      rows.map((r) => formatMoney(r.i.interest)),
-      rows.map((r) => formatMoney(r.i.cumulativeDue)),
-    ],
-  );
+  return [
+    ['credit_id', 'uuid', rows.map((r) => r.id)],
+    ['number', 'int', rows.map((r) => r.i.number)],
+    ['due_date', 'date', rows.map((r) => r.i.dueDate)],
+    ['amount', 'numeric', rows.map((r) => formatMoney(r.i.amount))],
+    ['principal', 'numeric', rows.map((r) => formatMoney(r.i.principal))],
+    ['interest', 'numeric', rows.map((r) => formatMoney(r.i.interest))],
+    ['cumulative_due', 'numeric', rows.map((r) => formatMoney(r.i.cumulativeDue))],
+  ];
+}
+
+/**
+ * Inserts credits (ACTIVE, nothing paid) and their schedules: the one writer of new credit rows (a single creation,
+ * an import's chunk), which marks each changed. Two statements for any number of them, or (`via: 'copy'`, an import's thousands) COPY. The
+ * caller holds the transaction and writes the audit entry that describes each.
+ */
+export async function insertCredits(m: EntityManager, credits: NewCredit[], actor: string | null, via: 'statement' | 'copy' = 'statement'): Promise<void> {
+  if (credits.length === 0) return;
+  for (const [table, columns] of [['credits', creditColumns(credits, actor)], ['credit_installments', installmentColumns(credits)]] as const) {
+    if (via === 'copy') {
+      await copyRows(m, table, columns);
+    } else {
+      const from = rowsFrom(columns);
+      await m.query(`INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM ${from.sql}`, from.params);
+    }
+  }
   // A new credit is changed since its last verification (it has none): the next INCREMENTAL night proves it.
   const mark = markManyChanged(credits.map((c) => c.id));
   await m.query(mark.sql, mark.params);

@@ -8,9 +8,9 @@ import type { ImportChunkTotals, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { insertCredits, NewCredit } from './credits';
 import { keyedUuid } from './idempotency-keys';
-import { Placed, runStatements } from './ledger';
-import { batchPaymentsStatement, PaymentRow } from './payments';
-import { runAsOne } from './statement';
+import { copyRuns, Placed } from './ledger';
+import { copyPaymentRows, PaymentRow } from './payments';
+import { copyRows } from './statement';
 import type { ImportMode, ImportRow } from './imports';
 
 /**
@@ -109,17 +109,32 @@ function legacyRowOf(c: StagedCredit): LegacyCreditRow {
 export const importedCreditId = (legacyId: string) => keyedUuid('legacy-credit', legacyId);
 export const importedPaymentKey = (creditLegacyId: string, paymentLegacyId: string) => `legacy:${creditLegacyId}:${paymentLegacyId}`;
 
-/** What one chunk writes, gathered credit by credit. */
+/**
+ * What one chunk writes, gathered credit by credit and written a slice of `WRITE_CREDITS` credits at a time (the
+ * rows are dropped once written; the totals run on), so a chunk's memory does not grow with its size.
+ */
+const WRITE_CREDITS = 250;
 class ChunkWrites {
   credits: NewCredit[] = [];
   imported: Array<{ creditId: string; legacyId: string; digest: string; legacy: Record<string, string | null> }> = [];
   payments: PaymentRow[] = [];
-  runs: Parameters<typeof runStatements>[0] = [];
+  runs: Parameters<typeof copyRuns>[1] = [];
   appended: Placed[] = [];
   audit: AuditEntry[] = [];
   differences: Array<Difference & { legacyCreditId: string; creditId: string | null }> = [];
   totals: ImportChunkTotals = { credits: 0, loaded: 0, unchanged: 0, refused: 0, withDifferences: 0, paymentsApplied: 0, paymentsNotApplied: 0, amountApplied: '0.00' };
   amount = new Decimal(0);
+
+  /** The written rows forgotten; the totals kept. */
+  written(): void {
+    this.credits = [];
+    this.imported = [];
+    this.payments = [];
+    this.runs = [];
+    this.appended = [];
+    this.audit = [];
+    this.differences = [];
+  }
 
   differ(legacyCreditId: string, creditId: string | null, found: Difference[]): void {
     if (found.length > 0) this.totals.withDifferences++;
@@ -139,7 +154,9 @@ function importCredit(w: ChunkWrites, imp: ImportRow, c: StagedCredit, payments:
     return;
   }
   const creditId = importedCreditId(c.legacy_id);
-  const paymentId = (p: LegacyPaymentFigures) => keyedUuid('payment', importedPaymentKey(c.legacy_id, p.legacyId));
+  // Each payment's id once (a hash): the run, its row, its allocations and the audit entry all name it.
+  const ids = new Map<LegacyPaymentFigures, string>();
+  const paymentId = (p: LegacyPaymentFigures) => ids.get(p) ?? ids.set(p, keyedUuid('payment', importedPaymentKey(c.legacy_id, p.legacyId))).get(p)!;
   const run = runLegacyPayments(terms.schedule, payments.map(figuresOf), paymentId);
   const found = reconcileCredit({ totalAmount: c.total_amount, installmentAmount: c.installment_amount, paidInstallments: c.paid_installments, balance: c.balance, totalPaid: c.total_paid }, run.ordered, run.computation);
   w.totals.loaded++;
@@ -193,40 +210,41 @@ function compareExisting(w: ChunkWrites, existing: Existing, c: StagedCredit, pa
   }
 }
 
-async function writeChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkInput, mode: ImportMode): Promise<void> {
+/** A slice of the chunk's rows, thousands at a time: COPYed through the one writers' bulk paths. */
+async function writeRows(m: EntityManager, w: ChunkWrites, input: ImportChunkInput, mode: ImportMode): Promise<void> {
   if (mode === 'APPLY') {
-    await insertCredits(m, w.credits, input.actor);
-    if (w.imported.length > 0) {
-      await m.query(`INSERT INTO imported_credits (credit_id, legacy_id, import_id, legacy_digest, legacy) SELECT u.c, u.l, $1, u.d, u.j FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS u(c, l, d, j)`, [
-        input.importId,
-        w.imported.map((i) => i.creditId),
-        w.imported.map((i) => i.legacyId),
-        w.imported.map((i) => i.digest),
-        w.imported.map((i) => JSON.stringify(i.legacy)),
-      ]);
-    }
+    await insertCredits(m, w.credits, input.actor, 'copy');
+    await copyRows(m, 'imported_credits', [
+      ['credit_id', 'uuid', w.imported.map((i) => i.creditId)],
+      ['legacy_id', 'text', w.imported.map((i) => i.legacyId)],
+      ['import_id', 'uuid', w.imported.map(() => input.importId)],
+      ['legacy_digest', 'text', w.imported.map((i) => i.digest)],
+      ['legacy', 'jsonb', w.imported.map((i) => JSON.stringify(i.legacy))],
+    ]);
     // Payments written APPLIED with their place in the ledger, then allocations, states and audit: the file's writers.
-    await runAsOne(m, [...batchPaymentsStatement(w.payments, input.wf), ...runStatements(w.runs, w.appended, w.audit)]);
+    await copyPaymentRows(m, w.payments, input.wf);
+    await copyRuns(m, w.runs, w.appended, w.audit);
   }
   const d = w.differences;
   const n = new Map<string, number>();
-  await m.query(
-    `INSERT INTO import_differences (import_id, legacy_credit_id, n, credit_id, code, field, legacy_value, abono_value, amount_at_stake, payment_legacy_id, detail)
-     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::text[])`,
-    [
-      input.importId,
-      d.map((x) => x.legacyCreditId),
-      d.map((x) => n.set(x.legacyCreditId, (n.get(x.legacyCreditId) ?? 0) + 1).get(x.legacyCreditId)),
-      d.map((x) => x.creditId),
-      d.map((x) => x.code),
-      d.map((x) => x.field),
-      d.map((x) => x.legacyValue),
-      d.map((x) => x.abonoValue),
-      d.map((x) => x.amountAtStake),
-      d.map((x) => x.paymentLegacyId),
-      d.map((x) => x.detail),
-    ],
-  );
+  await copyRows(m, 'import_differences', [
+    ['import_id', 'uuid', d.map(() => input.importId)],
+    ['legacy_credit_id', 'text', d.map((x) => x.legacyCreditId)],
+    ['n', 'int', d.map((x) => n.set(x.legacyCreditId, (n.get(x.legacyCreditId) ?? 0) + 1).get(x.legacyCreditId))],
+    ['credit_id', 'uuid', d.map((x) => x.creditId)],
+    ['code', 'text', d.map((x) => x.code)],
+    ['field', 'text', d.map((x) => x.field)],
+    ['legacy_value', 'text', d.map((x) => x.legacyValue)],
+    ['abono_value', 'text', d.map((x) => x.abonoValue)],
+    ['amount_at_stake', 'numeric', d.map((x) => x.amountAtStake)],
+    ['payment_legacy_id', 'text', d.map((x) => x.paymentLegacyId)],
+    ['detail', 'text', d.map((x) => x.detail)],
+  ]);
+  w.written();
+}
+
+/** The chunk's own row, its totals: written last, in the chunk's transaction, so a retry finds the chunk done. */
+async function finishChunk(m: EntityManager, w: ChunkWrites, input: ImportChunkInput): Promise<void> {
   const t = w.totals;
   t.amountApplied = formatMoney(w.amount);
   await m.query(
@@ -255,14 +273,15 @@ export async function applyImportChunk(ds: DataSource, input: ImportChunkInput):
     for (const p of payments) (byCredit.get(p.credit_legacy_id) ?? byCredit.set(p.credit_legacy_id, []).get(p.credit_legacy_id)!).push(p);
     const found = new Map(existing.map((e) => [e.external_id, e]));
     const w = new ChunkWrites();
-    for (const c of credits) {
+    for (const [i, c] of credits.entries()) {
       w.totals.credits++;
       const own = byCredit.get(c.legacy_id) ?? [];
       const before = found.get(c.legacy_id);
       if (before) compareExisting(w, before, c, own);
       else importCredit(w, imp, c, own, input);
+      if ((i + 1) % WRITE_CREDITS === 0 || i === credits.length - 1) await writeRows(m, w, input, imp.mode);
     }
-    await writeChunk(m, w, input, imp.mode);
+    await finishChunk(m, w, input);
     return w.totals;
   });
 }

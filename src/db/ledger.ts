@@ -1,8 +1,8 @@
 import { EntityManager } from 'typeorm';
 import { CreditState, Decimal, LedgerPayment, PaymentAllocation, Schedule, applyPayment, assert, formatMoney, recompute, sumMoney } from '../domain';
 import { CreditRow, stateOf, updateCreditsState } from './rows';
-import { rowsFrom, runAsOne, Statement } from './statement';
-import { AuditEntry, auditStatement } from './audit';
+import { Columns, copyRows, rowsFrom, runAsOne, Statement } from './statement';
+import { AuditEntry, auditStatement, copyAudit } from './audit';
 import { loadSchedule } from './credits';
 import { markManyChanged } from './verification-marks';
 
@@ -71,10 +71,10 @@ export interface Placed {
   allocation: PaymentAllocation;
 }
 
-/** The allocation rows of these payments, one statement for any number of them. */
-function allocationsStatement(placed: Placed[]): Statement {
+/** The allocation rows of these payments, by column. */
+function allocationColumns(placed: Placed[]): Columns {
   const lines = placed.flatMap((p) => p.allocation.lines.map((l) => ({ p, l })));
-  const from = rowsFrom([
+  return [
     ['payment_id', 'uuid', lines.map((x) => x.p.paymentId)],
     ['credit_id', 'uuid', lines.map((x) => x.p.creditId)],
     ['installment_number', 'int', lines.map((x) => x.l.installmentNumber)],
@@ -82,7 +82,12 @@ function allocationsStatement(placed: Placed[]): Statement {
     ['principal', 'numeric', lines.map((x) => formatMoney(x.l.principal))],
     ['interest', 'numeric', lines.map((x) => formatMoney(x.l.interest))],
     ['remaining_for_installment', 'numeric', lines.map((x) => formatMoney(x.l.remainingForInstallment))],
-  ]);
+  ];
+}
+
+/** The allocation rows of these payments, one statement for any number of them. */
+function allocationsStatement(placed: Placed[]): Statement {
+  const from = rowsFrom(allocationColumns(placed));
   return {
     sql: `INSERT INTO payment_allocations (payment_id, credit_id, installment_number, amount, principal, interest, remaining_for_installment)
           SELECT * FROM ${from.sql}`,
@@ -234,4 +239,14 @@ export function runStatements(credits: Array<{ creditId: string; state: CreditSt
     ...(credits.length > 0 ? stateStatements(credits) : []),
     ...(audit.length > 0 ? [auditStatement(audit)] : []),
   ];
+}
+
+/**
+ * What `runStatements` writes, by the bulk path (an import's chunk: thousands of new payments): the allocation rows
+ * and the audit entries COPYed, the credits' states in one statement. The payment rows must exist (COPYed first).
+ */
+export async function copyRuns(m: EntityManager, credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>, appended: Placed[], audit: AuditEntry[]): Promise<void> {
+  await copyRows(m, 'payment_allocations', allocationColumns(appended));
+  if (credits.length > 0) await runAsOne(m, stateStatements(credits));
+  await copyAudit(m, audit);
 }

@@ -4,7 +4,7 @@ import type { PaymentOutcome, PaymentRequest, Refusal, ReversalRequest, Verdict,
 import { appendAudit, AuditEntry, auditStatement } from './audit';
 import { loadSchedule } from './credits';
 import { Appended, appendToLedger, lockCredit, lockCreditWithPayment, Placed, PLACEMENT_COLUMNS, PLACEMENT_TYPES, placementValues, rebuildFromLedger } from './ledger';
-import { rowsFrom, runAsOne, Statement } from './statement';
+import { Columns, copyRows, rowsFrom, runAsOne, Statement } from './statement';
 import { stateOf } from './rows';
 import { recordedPaymentWithCredit } from './recorded-starts';
 import { UNRECORDED_REQUEST, unrecordedDetail } from '../security/unrecorded-request';
@@ -216,24 +216,7 @@ export interface PaymentRow {
  * Answers the ids it inserted.
  */
 function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { existing: 'skip' | 'fail'; ifCreditExists?: boolean }): Statement {
-  const col = <T>(f: (r: PaymentRow) => T) => rows.map(f);
-  const placement = rows.map((r) => placementValues(r.placed));
-  const from = rowsFrom(
-    [
-      ['id', 'uuid', col((r) => r.req.paymentId)],
-      ['credit_id', 'uuid', col((r) => r.req.creditId)],
-      ['idempotency_key', 'text', col((r) => r.req.idempotencyKey)],
-      ['amount', 'numeric', col((r) => r.req.amount)],
-      ['payment_date', 'date', col((r) => r.req.paymentDate)],
-      ['reference', 'text', col((r) => r.req.reference)],
-      ['status', 'text', col((r) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING'))],
-      ['reason_code', 'text', col((r) => r.refusal?.code ?? null)],
-      ['reason', 'text', col((r) => r.refusal?.detail ?? null)],
-      ['actor', 'text', col((r) => r.req.actor)],
-      ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], placement.map((v) => v[i])]),
-    ],
-    2,
-  );
+  const from = rowsFrom(paymentColumns(rows), 2);
   return {
     sql: `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, actor, ${PLACEMENT_COLUMNS.join(', ')},
                                 workflow_id, completed_at, applied_at)
@@ -243,6 +226,43 @@ function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { exist
           ${opts.existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''} RETURNING id`,
     params: [wf.workflowId, ...from.params],
   };
+}
+
+/** A new payment row's columns (what it holds in each status; the statement adds its workflow and times). */
+function paymentColumns(rows: PaymentRow[]): Columns {
+  const col = <T>(f: (r: PaymentRow) => T) => rows.map(f);
+  const placement = rows.map((r) => placementValues(r.placed));
+  return [
+    ['id', 'uuid', col((r) => r.req.paymentId)],
+    ['credit_id', 'uuid', col((r) => r.req.creditId)],
+    ['idempotency_key', 'text', col((r) => r.req.idempotencyKey)],
+    ['amount', 'numeric', col((r) => r.req.amount)],
+    ['payment_date', 'date', col((r) => r.req.paymentDate)],
+    ['reference', 'text', col((r) => r.req.reference)],
+    ['status', 'text', col(paymentStatus)],
+    ['reason_code', 'text', col((r) => r.refusal?.code ?? null)],
+    ['reason', 'text', col((r) => r.refusal?.detail ?? null)],
+    ['actor', 'text', col((r) => r.req.actor)],
+    ...PLACEMENT_COLUMNS.map((c, i): [string, string, unknown[]] => [c, PLACEMENT_TYPES[i], placement.map((v) => v[i])]),
+  ];
+}
+
+const paymentStatus = (r: PaymentRow) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING');
+
+/**
+ * The bulk path of `batchPaymentsStatement` (an import's chunk: thousands of payments that must be new): the same
+ * rows COPYed, completed or applied at the transaction's time as the statement's now() would have it.
+ */
+export async function copyPaymentRows(m: EntityManager, rows: PaymentRow[], wf: WorkflowRef): Promise<void> {
+  if (rows.length === 0) return;
+  const [{ now }]: Array<{ now: Date }> = await m.query(`SELECT now() AS now`);
+  const status = rows.map(paymentStatus);
+  await copyRows(m, 'payments', [
+    ...paymentColumns(rows),
+    ['workflow_id', 'text', rows.map(() => wf.workflowId)],
+    ['completed_at', 'timestamptz', status.map((s) => (s === 'REJECTED' ? now : null))],
+    ['applied_at', 'timestamptz', status.map((s) => (s === 'APPLIED' ? now : null))],
+  ]);
 }
 
 /**
