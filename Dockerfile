@@ -3,7 +3,7 @@
 # One image for every abono process, running compiled JavaScript (npm run build: dist/, with the
 # workflow bundle made at build time). The command picks which entry point runs:
 #   docker run abono                                -> dist/src/api/main.js     (the HTTP API alone)
-#   docker run abono dist/src/worker/main.js        -> the Temporal worker alone
+#   docker run abono --max-old-space-size=192 dist/src/worker/main.js  -> the Temporal worker alone
 #   docker run abono dist/src/main.js               -> everything in one process (as `npm start`)
 #   docker run abono dist/src/cli/main.js keys list
 # The split entry points need DATABASE_URL and TEMPORAL_ADDRESS (see docker-compose.yml).
@@ -31,7 +31,9 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS runtime
 # Container defaults: listen on every interface; dist/src/main.js keeps its embedded PostgreSQL
 # and Temporal SQLite file (used only when DATABASE_URL / TEMPORAL_ADDRESS are unset) somewhere writable.
+# MALLOC_ARENA_MAX=2: glibc's arenas bounded, as every worker starts (src/worker/memory.ts).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/home/node/.data

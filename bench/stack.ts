@@ -2,6 +2,7 @@
 // PostgreSQL unless DATABASE_URL is set), a Temporal dev server (unless TEMPORAL_ADDRESS is
 // set), and startAbono with the given settings. Everything is torn down by stop().
 import { ChildProcess, spawn } from 'node:child_process';
+import { workerEnvironment, workerNodeArgs } from '../src/worker/memory';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -90,9 +91,13 @@ export async function spawnAbonoProcess(entry: string, env: Record<string, strin
   const root = path.resolve(__dirname, '..');
   // BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server processes.
   const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, entry)], {
+  // A worker starts as production starts it: with its memory settings (src/worker/memory.ts).
+  const isWorker = entry.includes('worker/main');
+  const memory = isWorker ? workerNodeArgs() : [];
+  const childEnv = { ...process.env, LOG_LEVEL: 'info', ...env };
+  const child = spawn(process.execPath, [...memory, ...nodeArgs, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: isWorker ? workerEnvironment(childEnv) : childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

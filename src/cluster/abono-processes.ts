@@ -4,10 +4,12 @@
 import path from 'node:path';
 import { ManagedChild } from './child';
 import { COMPILED, PROJECT_ROOT, SOURCE_ROOT } from './paths';
+import { workerEnvironment, workerNodeArgs } from '../worker/memory';
 
-function entry(role: 'api' | 'worker'): { command: string; args: string[]; cwd: string } {
+function entry(role: 'api' | 'worker', env: NodeJS.ProcessEnv): { command: string; args: string[]; cwd: string } {
   const file = path.join(SOURCE_ROOT, role, `main.${COMPILED ? 'js' : 'ts'}`);
-  return { command: process.execPath, args: COMPILED ? [file] : ['--import', 'tsx', file], cwd: PROJECT_ROOT };
+  const memory = role === 'worker' ? workerNodeArgs(env) : [];
+  return { command: process.execPath, args: [...memory, ...(COMPILED ? [file] : ['--import', 'tsx', file])], cwd: PROJECT_ROOT };
 }
 
 export interface AbonoProcessOptions {
@@ -24,8 +26,8 @@ function abonoProcess(role: 'api' | 'worker', opts: AbonoProcessOptions, env: Re
   const name = `${role}-${opts.index}`;
   return new ManagedChild({
     name,
-    ...entry(role),
-    env: { ...opts.env, HOST: '127.0.0.1', ...env },
+    ...entry(role, opts.env),
+    env: role === 'worker' ? workerEnvironment({ ...opts.env, HOST: '127.0.0.1', ...env }) : { ...opts.env, HOST: '127.0.0.1', ...env },
     logFile: path.join(opts.logDir, `${name}.log`),
     readyTimeoutMs: 120_000,
     log: opts.log,

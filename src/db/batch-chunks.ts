@@ -4,8 +4,8 @@ import type { PaymentRequest, Refusal, WorkflowRef } from '../workflows/types';
 import type { AuditEntry } from './audit';
 import { loadSchedules } from './credits';
 import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
-import { appendRun, lockCredits, Placed, RunResult, runStatements } from './ledger';
-import { appliedEntry, batchPaymentsStatement, PaymentRow, refusalOf, rejectedEntry } from './payments';
+import { appendRun, copyRuns, lockCredits, Placed, RunResult } from './ledger';
+import { appliedEntry, copyPaymentRows, PaymentRow, refusalOf, rejectedEntry } from './payments';
 import { runAsOne, Statement } from './statement';
 import type { CreditRow } from './rows';
 
@@ -136,25 +136,38 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
     const keys = await keysOf(m, lines, input);
     const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
     const { totals, records } = outcomeStatements(input, outcomes, lines);
-    // The chunk's writes, its lines' outcomes and its own row: one statement, one round trip.
-    await runAsOne(m, [...writes, ...records]);
+    // Every payment, allocation and audit entry of the chunk is new (its key was recorded by this chunk), so they go
+    // by the writers' bulk path (COPY), as an import's do; then the states, outcomes and the chunk's own row.
+    if (input.mode === 'APPLY') {
+      await copyPaymentRows(m, writes.payments, input.wf);
+      await copyRuns(m, writes.runs, writes.appended, writes.audit);
+    }
+    await runAsOne(m, records);
     return totals;
   });
 }
 
-/** Each line's outcome, and the statements that write a chunk's payments (none in a dry run). */
+/** What a chunk writes (in APPLY mode): its payment rows, each credit's run, the allocations and audit entries. */
+interface ChunkWrites {
+  payments: PaymentRow[];
+  runs: Parameters<typeof copyRuns>[1];
+  appended: Placed[];
+  audit: AuditEntry[];
+}
+
+/** Each line's outcome, and the rows that write a chunk's payments (none in a dry run). */
 async function applyLines(
   m: EntityManager,
   lines: LineRow[],
   credits: CreditRow[],
   keys: Awaited<ReturnType<typeof keysOf>>,
   input: ChunkInput,
-): Promise<{ outcomes: Outcome[]; writes: Statement[] }> {
+): Promise<{ outcomes: Outcome[]; writes: ChunkWrites }> {
   const schedules = await loadSchedules(m, credits);
   const byId = new Map(credits.map((c) => [c.id, c]));
   const outcomes: Outcome[] = [];
   const payments: PaymentRow[] = [];
-  const runs: Parameters<typeof runStatements>[0] = [];
+  const runs: ChunkWrites['runs'] = [];
   const appended: Placed[] = [];
   const audit: AuditEntry[] = [];
   for (let i = 0; i < lines.length; ) {
@@ -198,9 +211,8 @@ async function applyLines(
     });
     if (run.lastSeq > credit.last_ledger_seq) runs.push({ creditId: credit.id, state: run.state, lastSeq: run.lastSeq });
   }
-  // Payments in their final status, allocations, credit states, change marks and audit entries.
-  const writes = input.mode === 'APPLY' ? [...batchPaymentsStatement(payments, input.wf), ...runStatements(runs, appended, audit)] : [];
-  return { outcomes, writes };
+  // Payments in their final status, allocations, credit states (with their change marks) and audit entries.
+  return { outcomes, writes: { payments, runs, appended, audit } };
 }
 
 /** A finished chunk's row: its totals, found by a retry of the chunk, which then changes nothing. */

@@ -191,7 +191,7 @@ export type RunResult = ({ ok: true } & Appended & { balanceBefore: Decimal }) |
 /**
  * Appends a run of payments to one credit's ledger in memory, in the order given, each through the domain's
  * applyPayment after `check` (which may throw the domain's refusal); a refused payment leaves the state as it
- * was for the next. Nothing is written: `writeRuns` writes every credit's run of a chunk at once.
+ * was for the next. Nothing is written: `copyRuns` writes every credit's run of a chunk at once.
  */
 export function appendRun(
   schedule: Schedule,
@@ -228,22 +228,10 @@ export function appendRunFrom(
 }
 
 /**
- * The statements that write the runs of a chunk: every appended payment's allocation rows, every credit's new state,
- * and the audit entries describing them, a few statements for the whole chunk (the caller runs them with the payment
- * rows, written APPLIED with their place in the ledger from `placementValues`). The caller holds the transaction
- * and the credits' locks.
- */
-export function runStatements(credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>, appended: Placed[], audit: AuditEntry[]): Statement[] {
-  return [
-    ...(appended.length > 0 ? [allocationsStatement(appended)] : []),
-    ...(credits.length > 0 ? stateStatements(credits) : []),
-    ...(audit.length > 0 ? [auditStatement(audit)] : []),
-  ];
-}
-
-/**
- * What `runStatements` writes, by the bulk path (an import's chunk: thousands of new payments): the allocation rows
- * and the audit entries COPYed, the credits' states in one statement. The payment rows must exist (COPYed first).
+ * Writes the runs of a chunk (a file's or an import's: thousands of new payments) by the bulk path: every appended
+ * payment's allocation rows and the audit entries COPYed, every credit's new state (and change mark) in one
+ * statement. The payment rows must exist (COPYed first, APPLIED with their place in the ledger from
+ * `placementValues`). The caller holds the transaction and the credits' locks.
  */
 export async function copyRuns(m: EntityManager, credits: Array<{ creditId: string; state: CreditState; lastSeq: number }>, appended: Placed[], audit: AuditEntry[]): Promise<void> {
   await copyRows(m, 'payment_allocations', allocationColumns(appended));

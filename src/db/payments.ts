@@ -60,13 +60,13 @@ export async function validateReversal(q: Query, paymentId: string): Promise<Ver
 
 /** The payment row as PENDING; does nothing when it exists already. */
 export async function recordPending(m: Query, req: PaymentRequest, wf: WorkflowRef): Promise<void> {
-  await runAsOne(m, [paymentRowsStatement([{ req }], wf, { existing: 'skip' })]);
+  await runAsOne(m, [paymentRowsStatement([{ req }], wf)]);
 }
 
 /** Records a refused payment as REJECTED with its reason; changes no credit. True when this call recorded it. */
 export async function recordRejection(ds: DataSource, req: PaymentRequest, refusal: Refusal, wf: WorkflowRef): Promise<boolean> {
   return ds.transaction(async (m) => {
-    const insert = paymentRowsStatement([{ req, refusal }], wf, { existing: 'skip', ifCreditExists: true });
+    const insert = paymentRowsStatement([{ req, refusal }], wf, { ifCreditExists: true });
     const inserted: unknown[] = await m.query(insert.sql, insert.params);
     let recorded = inserted.length > 0;
     if (!recorded) {
@@ -210,12 +210,10 @@ export interface PaymentRow {
 
 /**
  * The insert of payment rows, one statement for one or many: the one place that says what a new row holds in each
- * status (REJECTED: its reason, completed now; APPLIED: its place in the ledger, applied now). `existing: 'skip'`
- * leaves a row that exists as it is (a retried step); `'fail'` makes it an error (a file's chunk writes new payments
- * only, so a row already there must not be taken as written). `ifCreditExists` skips rows of an unknown credit.
- * Answers the ids it inserted.
+ * status (REJECTED: its reason, completed now; APPLIED: its place in the ledger, applied now). A row that exists is
+ * left as it is (a retried step). `ifCreditExists` skips rows of an unknown credit. Answers the ids it inserted.
  */
-function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { existing: 'skip' | 'fail'; ifCreditExists?: boolean }): Statement {
+function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { ifCreditExists?: boolean } = {}): Statement {
   const from = rowsFrom(paymentColumns(rows), 2);
   return {
     sql: `INSERT INTO payments (id, credit_id, idempotency_key, amount, payment_date, reference, status, reason_code, reason, actor, ${PLACEMENT_COLUMNS.join(', ')},
@@ -223,7 +221,7 @@ function paymentRowsStatement(rows: PaymentRow[], wf: WorkflowRef, opts: { exist
           SELECT u.*, $1, CASE WHEN u.status = 'REJECTED' THEN now() END, CASE WHEN u.status = 'APPLIED' THEN now() END
             FROM ${from.sql}
            ${opts.ifCreditExists ? 'WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = u.credit_id)' : ''}
-          ${opts.existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''} RETURNING id`,
+          ON CONFLICT (id) DO NOTHING RETURNING id`,
     params: [wf.workflowId, ...from.params],
   };
 }
@@ -250,8 +248,9 @@ function paymentColumns(rows: PaymentRow[]): Columns {
 const paymentStatus = (r: PaymentRow) => (r.refusal ? 'REJECTED' : r.placed ? 'APPLIED' : 'PENDING');
 
 /**
- * The bulk path of `batchPaymentsStatement` (an import's chunk: thousands of payments that must be new): the same
- * rows COPYed, completed or applied at the transaction's time as the statement's now() would have it.
+ * The payment rows of a chunk (a file's or an import's: thousands of payments that must be new), written once in
+ * their final status (APPLIED with their place in the ledger, or REJECTED) by COPY, completed or applied at the
+ * transaction's time. A retried chunk never gets here (its chunk row is found first).
  */
 export async function copyPaymentRows(m: EntityManager, rows: PaymentRow[], wf: WorkflowRef): Promise<void> {
   if (rows.length === 0) return;
@@ -263,15 +262,6 @@ export async function copyPaymentRows(m: EntityManager, rows: PaymentRow[], wf: 
     ['completed_at', 'timestamptz', status.map((s) => (s === 'REJECTED' ? now : null))],
     ['applied_at', 'timestamptz', status.map((s) => (s === 'APPLIED' ? now : null))],
   ]);
-}
-
-/**
- * The payment rows of a file's chunk, written once in their final status (APPLIED with their place in the ledger,
- * or REJECTED), as one statement to run with the chunk's other writes (ledger.ts `runStatements`), inside the
- * chunk's transaction. A retried chunk never gets here (its chunk row is found first).
- */
-export function batchPaymentsStatement(rows: PaymentRow[], wf: WorkflowRef): Statement[] {
-  return rows.length === 0 ? [] : [paymentRowsStatement(rows, wf, { existing: 'fail' })];
 }
 
 /** A file's reversal: these payments, those still APPLIED, marked REVERSED (the caller rebuilds their credits). */

@@ -12,6 +12,7 @@ import { hashApiKey } from '../../src/db/api-keys';
 import { TEMPORAL_DATABASES } from '../../src/cluster/postgres';
 import { TEMPORAL_CONFIG_DIR, TEMPORAL_CONFIG_ENV, TEMPORAL_DYNAMIC_CONFIG_FILE, temporalDbEnv, temporalPorts } from '../../src/cluster/temporal';
 import { searchAttributeArgs, searchAttributeKeys } from '../../src/temporal/search-attributes';
+import { WORKER_MALLOC_ARENAS, workerEnvironment, workerNodeArgs } from '../../src/worker/memory';
 
 const ROOT = path.resolve(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -145,9 +146,20 @@ describe('docker-compose.yml agrees with the app', () => {
       const build = services[name].build;
       const context = typeof build === 'string' ? build : build?.context;
       expect(context).toBe('.');
-      expect(asArray(services[name].command)).toEqual([`dist/${entry.replace(/\.ts$/, '.js')}`]);
+      const memory = name === 'worker' ? workerNodeArgs({}) : [];
+      expect(asArray(services[name].command)).toEqual([...memory, `dist/${entry.replace(/\.ts$/, '.js')}`]);
       expect(fs.existsSync(path.join(ROOT, entry))).toBe(true);
     }
+  });
+
+  it('every launcher starts a worker with its memory settings (src/worker/memory.ts)', () => {
+    expect(read('Dockerfile')).toMatch(new RegExp(`^\\s*MALLOC_ARENA_MAX=${WORKER_MALLOC_ARENAS}\\b`, 'm'));
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.worker).toBe(`MALLOC_ARENA_MAX=${WORKER_MALLOC_ARENAS} node ${workerNodeArgs({}).join(' ')} --import tsx src/worker/main.ts`);
+    expect(workerEnvironment({} as NodeJS.ProcessEnv).MALLOC_ARENA_MAX).toBe(WORKER_MALLOC_ARENAS);
+    expect(workerEnvironment({ MALLOC_ARENA_MAX: '4' }).MALLOC_ARENA_MAX).toBe('4');
+    expect(workerNodeArgs({ WORKER_HEAP_MB: '512' })).toEqual(['--max-old-space-size=512']);
+    expect(() => workerNodeArgs({ WORKER_HEAP_MB: 'lots' })).toThrow(/WORKER_HEAP_MB/);
   });
 
   it("the api's published port is the one it listens on, and its healthcheck asks that port", () => {
