@@ -6,7 +6,7 @@ import { loadSchedules } from './credits';
 import { existingKeys, LineKey, paymentIdForKey, recordKeys, requestHash } from './idempotency-keys';
 import { appendRun, copyRuns, lockCredits, Placed, RunResult } from './ledger';
 import { appliedEntry, copyPaymentRows, PaymentRow, refusalOf, rejectedEntry } from './payments';
-import { runAsOne, Statement } from './statement';
+import { copyRows } from './statement';
 import type { CreditRow } from './rows';
 
 /**
@@ -83,13 +83,32 @@ export function pendingLines<T>(m: Pick<EntityManager, 'query'>, columns: string
   );
 }
 
-/** Writes outcomes (insert-only: a line's outcome is written once, by the chunk that decided it). */
-export function outcomesStatement(batchId: string, outcomes: Array<{ line: number; status: string; paymentId: string | null; code?: string | null; reason?: string | null }>): Statement {
-  return {
-    sql: `INSERT INTO payment_batch_outcomes (batch_id, line_number, status, payment_id, reason_code, reason)
-          SELECT $1, u.line, u.status, u.payment_id, u.code, u.reason FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[]) AS u(line, status, payment_id, code, reason)`,
-    params: [batchId, outcomes.map((o) => o.line), outcomes.map((o) => o.status), outcomes.map((o) => o.paymentId), outcomes.map((o) => o.code ?? null), outcomes.map((o) => o.reason ?? null)],
-  };
+/**
+ * Records a finished chunk: each line's outcome (insert-only: written once, by the chunk that decided it; COPYed,
+ * thousands at a time) and the chunk's row with its totals, found by a retry of the chunk, which then changes nothing.
+ */
+export async function recordChunk(
+  m: EntityManager,
+  c: { batchId: string; lo: string },
+  outcomes: Array<{ line: number; status: string; paymentId: string | null; code?: string | null; reason?: string | null }>,
+  totals: ChunkTotals,
+): Promise<void> {
+  await copyRows(m, 'payment_batch_outcomes', [
+    ['batch_id', 'uuid', outcomes.map(() => c.batchId)],
+    ['line_number', 'int', outcomes.map((o) => o.line)],
+    ['status', 'text', outcomes.map((o) => o.status)],
+    ['payment_id', 'uuid', outcomes.map((o) => o.paymentId)],
+    ['reason_code', 'text', outcomes.map((o) => o.code ?? null)],
+    ['reason', 'text', outcomes.map((o) => o.reason ?? null)],
+  ]);
+  await m.query(`INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`, [
+    c.batchId,
+    c.lo,
+    totals.applied,
+    totals.rejected,
+    totals.duplicate,
+    totals.amountApplied,
+  ]);
 }
 
 function requestOf(l: LineRow, input: ChunkInput): PaymentRequest {
@@ -135,14 +154,14 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
     const keys = await keysOf(m, lines, input);
     const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
-    const { totals, records } = outcomeStatements(input, outcomes, lines);
+    const totals = totalsOf(outcomes, lines);
     // Every payment, allocation and audit entry of the chunk is new (its key was recorded by this chunk), so they go
     // by the writers' bulk path (COPY), as an import's do; then the states, outcomes and the chunk's own row.
     if (input.mode === 'APPLY') {
       await copyPaymentRows(m, writes.payments, input.wf);
       await copyRuns(m, writes.runs, writes.appended, writes.audit);
     }
-    await runAsOne(m, records);
+    await recordChunk(m, input, outcomes.map((o) => ({ ...o, code: o.refusal?.code, reason: o.refusal?.detail })), totals);
     return totals;
   });
 }
@@ -215,24 +234,14 @@ async function applyLines(
   return { outcomes, writes: { payments, runs, appended, audit } };
 }
 
-/** A finished chunk's row: its totals, found by a retry of the chunk, which then changes nothing. */
-export function chunkRowStatement(batchId: string, lo: string, totals: ChunkTotals): Statement {
-  return {
-    sql: `INSERT INTO payment_batch_chunks (batch_id, lo, applied, rejected, duplicate, amount_applied) VALUES ($1,$2,$3,$4,$5,$6)`,
-    params: [batchId, lo, totals.applied, totals.rejected, totals.duplicate, totals.amountApplied],
-  };
-}
-
-/** The chunk's totals, and the statements recording each line's outcome and the chunk's row. */
-function outcomeStatements(input: ChunkInput, outcomes: Outcome[], lines: LineRow[]): { totals: ChunkTotals; records: Statement[] } {
-  const linesOutcome = outcomesStatement(input.batchId, outcomes.map((o) => ({ ...o, code: o.refusal?.code, reason: o.refusal?.detail })));
+/** The chunk's totals. */
+function totalsOf(outcomes: Outcome[], lines: LineRow[]): ChunkTotals {
   const amountOf = new Map(lines.map((l) => [l.line_number, l.amount]));
   const applied = outcomes.filter((o) => o.status === 'APPLIED' || o.status === 'WOULD_APPLY');
-  const totals: ChunkTotals = {
+  return {
     applied: applied.length,
     rejected: outcomes.filter((o) => o.status === 'REJECTED').length,
     duplicate: outcomes.filter((o) => o.status === 'DUPLICATE').length,
     amountApplied: formatMoney(sumMoney(applied.map((o) => new Decimal(amountOf.get(o.line)!)))),
   };
-  return { totals, records: [linesOutcome, chunkRowStatement(input.batchId, input.lo, totals)] };
 }

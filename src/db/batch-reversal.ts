@@ -2,10 +2,9 @@ import type { DataSource } from 'typeorm';
 import { Decimal, formatMoney, sumMoney } from '../domain';
 import type { WorkflowRef } from '../workflows/types';
 import { appendAuditMany, AuditEntry } from './audit';
-import { ChunkTotals, chunkRowStatement, outcomesStatement, pendingLines } from './batch-chunks';
+import { ChunkTotals, pendingLines, recordChunk } from './batch-chunks';
 import { lockCredits, rebuildFromLedger } from './ledger';
 import { markBatchReversed } from './payments';
-import { runAsOne } from './statement';
 
 /**
  * Undoing a file: a batch of its own whose lines are the file's applied payments. Each chunk, in one transaction,
@@ -63,7 +62,7 @@ export async function reverseBatchChunk(
         : { line: l.line_number, status: 'REJECTED', paymentId: l.payment_id, code: 'PAYMENT_ALREADY_REVERSED', reason: 'the payment was no longer applied' },
     );
     const totals = { applied: reversed.length, rejected: lines.length - reversed.length, duplicate: 0, amountApplied: formatMoney(sumMoney(reversed.map((r) => new Decimal(r.amount)))) };
-    await runAsOne(m, [outcomesStatement(a.batchId, outcomes), chunkRowStatement(a.batchId, a.lo, totals)]);
+    await recordChunk(m, a, outcomes, totals);
     return totals;
   });
 }
