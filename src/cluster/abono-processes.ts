@@ -24,10 +24,11 @@ const ADMIN_KEY_LINE = /Admin API key \(shown once, store it now\): (\S+)/;
 
 function abonoProcess(role: 'api' | 'worker', opts: AbonoProcessOptions, env: Record<string, string>, readyUrl: string, onLine?: (line: string) => void): ManagedChild {
   const name = `${role}-${opts.index}`;
+  const processEnv = { ...opts.env, HOST: '127.0.0.1', ...env };
   return new ManagedChild({
     name,
     ...entry(role, opts.env),
-    env: role === 'worker' ? workerEnvironment({ ...opts.env, HOST: '127.0.0.1', ...env }) : { ...opts.env, HOST: '127.0.0.1', ...env },
+    env: role === 'worker' ? workerEnvironment(processEnv) : processEnv,
     logFile: path.join(opts.logDir, `${name}.log`),
     readyTimeoutMs: 120_000,
     log: opts.log,
