@@ -96,27 +96,31 @@ export async function recalculateChunk(
   heartbeat(scanned);
   await recordProven(ds, args.runId, proven);
 
-  const counts: ChunkCounts = { scanned, inconsistent: 0, corrected: 0, errors: 0 };
   for (const { creditId, drift } of drifted) {
     await ds.query(
       `INSERT INTO recalculation_findings (run_id, credit_id, drift, status) VALUES ($1,$2,$3,'FOUND') ON CONFLICT (run_id, credit_id) DO NOTHING`,
       [args.runId, creditId, JSON.stringify(drift)],
     );
-    counts.inconsistent += 1;
     if (args.mode !== 'CORRECT') continue;
     try {
       const r = await correctCredit(ds, creditId, { runId: args.runId, actor: args.actor });
-      if (r.corrected) counts.corrected += 1;
-      else {
-        // A payment changed it correctly between the scan and the lock: not drift after all.
-        counts.inconsistent -= 1;
-        await ds.query(`UPDATE recalculation_findings SET status = 'ALREADY_CONSISTENT' WHERE run_id = $1 AND credit_id = $2`, [args.runId, creditId]);
-      }
+      // Not corrected: a payment changed it correctly between the scan and the lock, so not drift after all.
+      if (!r.corrected) await ds.query(`UPDATE recalculation_findings SET status = 'ALREADY_CONSISTENT' WHERE run_id = $1 AND credit_id = $2`, [args.runId, creditId]);
     } catch (err) {
-      counts.errors += 1;
       await ds.query(`UPDATE recalculation_findings SET status = 'ERROR', error = $3 WHERE run_id = $1 AND credit_id = $2`, [args.runId, creditId, String((err as Error).message).slice(0, 500)]);
     }
   }
+  // The counts are the run's findings in the chunk's range, not this attempt's tally: each correction commits on
+  // its own, so an attempt killed after correcting a credit leaves it consistent for the retry, which would not
+  // count it again; its finding says what was found and corrected.
+  const [found]: Array<Omit<ChunkCounts, 'scanned'>> = await ds.query(
+    `SELECT count(*) FILTER (WHERE status <> 'ALREADY_CONSISTENT')::int AS inconsistent,
+            count(*) FILTER (WHERE status = 'CORRECTED')::int AS corrected,
+            count(*) FILTER (WHERE status = 'ERROR')::int AS errors
+       FROM recalculation_findings WHERE run_id = $1 AND credit_id > $2 AND credit_id <= $3`,
+    [args.runId, args.lo, args.hi],
+  );
+  const counts: ChunkCounts = { scanned, ...found };
   await ds.query(
     `INSERT INTO recalculation_chunks (run_id, lo, hi, scanned, inconsistent, corrected, errors) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (run_id, lo) DO NOTHING`,
     [args.runId, args.lo, args.hi, counts.scanned, counts.inconsistent, counts.corrected, counts.errors],

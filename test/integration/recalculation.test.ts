@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { createApiKey } from '../../src/db/api-keys';
+import { correctCredit, FIRST_ID, recalculateChunk } from '../../src/db/recalculation-chunks';
 import { killHard, spawnWorker } from '../support/faults';
 import { call, createCredit, freshDatabase, pay, startTestApp, TestApp } from '../support/harness';
 
@@ -92,6 +93,21 @@ describe('recalculation batches', () => {
 
     const again = await runBatch(app, {});
     expect(again).toMatchObject({ scanned: 10, inconsistent: 0, corrected: 0 });
+  });
+
+  it('a chunk retried after its first attempt corrected a credit and died counts that credit once, as found and corrected', async () => {
+    const ds = app.abono.ds;
+    const target = credits[2].id;
+    await ds.query(`UPDATE credits SET total_paid = total_paid + 10, balance = balance - 10 WHERE id = $1`, [target]);
+    const runId = `recalculation-retry-${randomUUID()}`;
+    await ds.query(`INSERT INTO recalculation_runs (id, status, dry_run, mode) VALUES ($1, 'RUNNING', false, 'CORRECT')`, [runId]);
+    const chunk = { runId, lo: FIRST_ID, hi: 'ffffffff-ffff-ffff-ffff-ffffffffffff', mode: 'CORRECT' as const, creditIds: [target], actor: 'test' };
+    // The first attempt's work up to its death: the finding recorded and the credit corrected (each commits alone).
+    await ds.query(`INSERT INTO recalculation_findings (run_id, credit_id, drift, status) VALUES ($1, $2, '[]', 'FOUND')`, [runId, target]);
+    expect((await correctCredit(ds, target, { runId, actor: 'test' })).corrected).toBe(true);
+    // The retry finds the credit consistent now, and still counts it.
+    expect(await recalculateChunk(ds, chunk)).toEqual({ scanned: 1, inconsistent: 1, corrected: 1, errors: 0 });
+    expect(await recalculateChunk(ds, chunk)).toEqual({ scanned: 1, inconsistent: 1, corrected: 1, errors: 0 });
   });
 
   it('review mode waits for an admin, then applies the corrections with the approver recorded', async () => {
