@@ -10,10 +10,6 @@ import fs from 'node:fs';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createPaymentActivities } from '../src/activities/payment-activities';
 import { createCredit } from '../src/db/credits';
@@ -24,6 +20,7 @@ import { paymentBatchProgress } from '../src/workflows/payment-batch';
 import { findInconsistentCredits } from '../test/support/consistency';
 import { payPlain } from './plain-payments';
 import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
+import { tableCopyFloor } from './table-floor';
 
 const { values } = parseArgs({
   options: { lines: { type: 'string', default: '100000' }, credits: { type: 'string', default: '10000' }, 'plain-lines': { type: 'string', default: '10000' }, 'compiled-worker': { type: 'boolean', default: false } },
@@ -83,52 +80,40 @@ async function workerMemory(pid: number, metricsPort: number): Promise<Record<st
   return { rss: rssMb(pid, 'VmRSS'), heapUsed: mb('nodejs_heap_size_used_bytes'), heapTotal: mb('nodejs_heap_size_total_bytes'), external: mb('nodejs_external_memory_bytes') };
 }
 
+/** The worker's chunk-seconds per step of the file's chunks (summed over chunks, which overlap), from its metrics. */
+async function chunkStepSeconds(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^abono_payment_file_chunk_seconds_sum\{step="(\w+)"\} (\S+)$/gm)) out[m[1]] = round(Number(m[2]));
+  return out;
+}
+
 /**
- * The floor: the rows the file produced, copied out and loaded back by COPY into copies of their tables. `bare`:
- * with their indexes only (the issue's floor). `schema`: with what the real tables also hold the rows to, their
- * foreign keys and the audit log's chain trigger (the same function, on the copy), which no writer can skip.
+ * The floor: the rows the file produced (payments, allocations, audit entries, and its credits' state updates) loaded
+ * back by COPY into copies of their tables; `bare` (the issue's floor) or with the real tables' constraints (`schema`).
  */
 async function copyFloor(databaseUrl: string, workflowId: string, kind: 'bare' | 'schema'): Promise<{ seconds: number; rows: number }> {
-  const c = new Client({ connectionString: databaseUrl });
-  await c.connect();
-  const prefix = kind === 'bare' ? 'floor_' : 'floor_schema_';
-  const tables: Array<[string, string]> = [
-    ['payments', `SELECT * FROM payments WHERE workflow_id = '${workflowId}'`],
-    ['payment_allocations', `SELECT a.* FROM payment_allocations a JOIN payments p ON p.id = a.payment_id WHERE p.workflow_id = '${workflowId}'`],
-    ['audit_log', `SELECT * FROM audit_log WHERE workflow_id = '${workflowId}'`],
-  ];
-  const dumps: Array<[string, Buffer]> = [];
-  for (const [t, sql] of tables) {
-    await c.query(`CREATE TABLE ${prefix}${t} (LIKE ${t} INCLUDING DEFAULTS INCLUDING INDEXES${kind === 'schema' ? ' INCLUDING CONSTRAINTS' : ''})`);
-    const chunks: Buffer[] = [];
-    await pipeline(c.query(copyTo(`COPY (${sql}) TO STDOUT`)), async function* (src: AsyncIterable<Buffer>) { for await (const b of src) chunks.push(b); });
-    dumps.push([t, Buffer.concat(chunks)]);
-  }
-  if (kind === 'schema') {
-    await c.query(`ALTER TABLE ${prefix}payments ADD FOREIGN KEY (credit_id) REFERENCES credits(id)`);
-    await c.query(`ALTER TABLE ${prefix}payment_allocations ADD FOREIGN KEY (payment_id) REFERENCES ${prefix}payments(id), ADD FOREIGN KEY (credit_id) REFERENCES credits(id)`);
-    // The chain trigger's own function, reading and numbering the copy instead of the log.
-    const [{ def }] = (await c.query(`SELECT pg_get_functiondef('audit_log_link'::regproc) AS def`)).rows;
-    await c.query(`CREATE SEQUENCE ${prefix}audit_seq`);
-    await c.query(
-      (def as string)
-        .replace('public.audit_log_link()', `${prefix}audit_link()`)
-        .replace('FROM audit_log a', `FROM ${prefix}audit_log a`)
-        .replace("'audit_log_id_seq'", `'${prefix}audit_seq'`),
-    );
-    await c.query(`CREATE TRIGGER ${prefix}audit_link BEFORE INSERT ON ${prefix}audit_log FOR EACH ROW EXECUTE FUNCTION ${prefix}audit_link()`);
-  }
-  await c.query(`CREATE TABLE ${prefix}credits AS SELECT * FROM credits; ALTER TABLE ${prefix}credits ADD PRIMARY KEY (id)`);
-  const ids: string[] = (await c.query(`SELECT id FROM credits`)).rows.map((r) => r.id);
-  const t0 = performance.now();
-  await c.query('BEGIN');
-  for (const [t, data] of dumps) await pipeline(Readable.from([data]), c.query(copyFrom(`COPY ${prefix}${t} FROM STDIN`)));
-  await c.query(`UPDATE ${prefix}credits f SET total_paid = f.total_paid + 1, balance = f.balance - 1, payment_count = f.payment_count + 1 FROM unnest($1::uuid[]) u(id) WHERE f.id = u.id`, [ids]);
-  await c.query('COMMIT');
-  const seconds = (performance.now() - t0) / 1000;
-  const rows = (await c.query(`SELECT (SELECT count(*) FROM ${prefix}payments)::int AS n`)).rows[0].n;
-  await c.end();
-  return { seconds, rows };
+  const ids: string[] = [];
+  const floor = await tableCopyFloor(
+    databaseUrl,
+    [
+      { table: 'payments', rows: `SELECT * FROM payments WHERE workflow_id = '${workflowId}'` },
+      { table: 'payment_allocations', rows: `SELECT a.* FROM payment_allocations a JOIN payments p ON p.id = a.payment_id WHERE p.workflow_id = '${workflowId}'` },
+      { table: 'audit_log', rows: `SELECT * FROM audit_log WHERE workflow_id = '${workflowId}'` },
+    ],
+    kind,
+    {
+      setup: async (c, prefix) => {
+        await c.query(`DROP TABLE IF EXISTS ${prefix}credits; CREATE TABLE ${prefix}credits AS SELECT * FROM credits; ALTER TABLE ${prefix}credits ADD PRIMARY KEY (id)`);
+        ids.push(...(await c.query(`SELECT id FROM credits`)).rows.map((r: { id: string }) => r.id));
+      },
+      // Each credit's state written once, as the file's chunks write it.
+      timed: async (c, prefix) => {
+        await c.query(`UPDATE ${prefix}credits f SET total_paid = f.total_paid + 1, balance = f.balance - 1, payment_count = f.payment_count + 1 FROM unnest($1::uuid[]) u(id) WHERE f.id = u.id`, [ids]);
+      },
+    },
+  );
+  return { seconds: floor.seconds, rows: floor.rows.payments };
 }
 
 async function main() {
@@ -171,6 +156,7 @@ async function main() {
     const tDone = performance.now();
     const batch: any = await (await fetch(`${stack.url}/v1/payment-batches/${accepted.id}`, { headers: { authorization: `Bearer ${stack.keys.operator}` } })).json(); // eslint-disable-line @typescript-eslint/no-explicit-any
     const memoryAtEnd = await workerMemory(worker.pid!, metricsPort);
+    const chunkSteps = await chunkStepSeconds(metricsPort);
     const workerPeakRssMb = rssMb(worker.pid!, 'VmHWM');
     // The checks read every credit's ledger and the whole audit log: past the pool's statement timeout at 1M lines.
     const checks = createDataSource(stack.databaseUrl, 2, { statementTimeoutMs: 0 });
@@ -205,6 +191,8 @@ async function main() {
           appliedPerSecond: Math.round(batch.counts.APPLIED / endToEndSeconds),
           phasesSeconds: { createCredits: round(creditsSeconds), uploadAndCopy: round((tUpload - t0) / 1000), apply: round((tDone - tUpload) / 1000), endToEnd: round(endToEndSeconds) },
           workerPeakRssMb,
+          // Summed over the chunks, which run PAYMENT_FILE_PARALLELISM at a time: where the apply phase goes.
+          chunkStepSeconds: chunkSteps,
           worker: { compiled: values['compiled-worker'], atStart: workerAtStart, peakDuringBatchMb: workerPeakRssMb, memoryMbByTenth: memoryByTenth, memoryMbAtEnd: memoryAtEnd },
           consistency: { scanned: consistency.scanned, inconsistent: consistency.inconsistent.length, auditChainsOk: chains.ok ?? chains },
           plain: { lines: PLAIN_LINES, paymentsPerSecond: Math.round(plainRate) },

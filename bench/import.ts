@@ -2,7 +2,9 @@
 //
 // A legacy book brought in: a generated legacy export (npm run legacy-export; about 10 payments per credit) and, in
 // the same run, its floor: a plain COPY of the two CSV files into staging tables of text columns, nothing parsed or
-// computed. Prints JSON with credits/s, payments/s, each phase, the worker's peak RSS and the ratio to the COPY.
+// computed. Prints JSON with credits/s, payments/s, each phase, the worker's peak RSS and the ratio to the COPY; then,
+// beside it, `indexWriteFloor` and `schemaWriteFloor`: the committing run's own rows loaded back by COPY into copies of
+// the real tables (see writeFloor).
 // An export already in --dir with the same credits, seed and format is reused (its generation is not the import).
 //
 // The import end to end (a dry run, then the committing run, through the API and a worker process) is `runImport`.
@@ -17,6 +19,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { LegacyMapping, DEFAULT_MAPPING, readMappingFile } from '../src/imports/mapping';
 import { LegacyExportFormat, writeLegacyExport } from '../tools/legacy-export';
 import { freshBenchDatabase, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
+import { tableCopyFloor } from './table-floor';
 
 const { values } = parseArgs({
   options: {
@@ -144,6 +147,32 @@ async function copyFloor(databaseUrl: string, files: ExportFiles, mapping: Legac
   }
 }
 
+/**
+ * What the committing run's rows alone cost PostgreSQL: every row it wrote (credits in their final state, schedules,
+ * the import's records, payments, allocations, change marks, audit entries, differences) loaded back by COPY into
+ * copies of their tables with the real tables' indexes, foreign keys and audit chain trigger (`schema`) or with their
+ * indexes only (`bare`), committed in as many transactions per table as the import had chunks.
+ */
+async function writeFloor(databaseUrl: string, chunks: number, kind: 'bare' | 'schema'): Promise<{ seconds: number; rows: Record<string, number> }> {
+  const applied = `(SELECT id FROM imports WHERE mode = 'APPLY')`;
+  return tableCopyFloor(
+    databaseUrl,
+    [
+      { table: 'credits', rows: `SELECT c.* FROM credits c JOIN imported_credits i ON i.credit_id = c.id` },
+      { table: 'credit_installments', rows: `SELECT s.* FROM credit_installments s JOIN imported_credits i USING (credit_id)` },
+      { table: 'imported_credits', rows: `SELECT * FROM imported_credits` },
+      { table: 'payments', rows: `SELECT p.* FROM payments p JOIN imported_credits i USING (credit_id)` },
+      { table: 'payment_allocations', rows: `SELECT a.* FROM payment_allocations a JOIN imported_credits i USING (credit_id)` },
+      { table: 'credit_changes', rows: `SELECT x.* FROM credit_changes x JOIN imported_credits i USING (credit_id)` },
+      { table: 'audit_log', rows: `SELECT * FROM audit_log WHERE action = 'credit.imported'` },
+      { table: 'import_differences', rows: `SELECT * FROM import_differences WHERE import_id IN ${applied}` },
+    ],
+    kind,
+    // As many transactions as the import has chunks (IMPORT_CHUNK_CREDITS, 1,000 by default) for each table.
+    { slices: chunks },
+  );
+}
+
 async function main(): Promise<void> {
   if (!Number.isSafeInteger(CREDITS) || CREDITS < 1) throw new Error('--credits must be a whole number ≥ 1');
   const { files, generatedSeconds } = await exportFiles();
@@ -152,7 +181,11 @@ async function main(): Promise<void> {
   const floorDb = await freshBenchDatabase('abono_bench_import_floor');
   const floor = await copyFloor(floorDb, files, mapping);
   if (floor.credits !== files.creditCount || floor.payments !== files.paymentCount) throw new Error(`the COPY loaded ${floor.credits} credits and ${floor.payments} payments; the export holds ${files.creditCount} and ${files.paymentCount}`);
-  const imported = values['skip-import'] ? null : await runImport(await freshBenchDatabase('abono_bench_import'), files, mapping);
+  const importDb = await freshBenchDatabase('abono_bench_import');
+  const imported = values['skip-import'] ? null : await runImport(importDb, files, mapping);
+  const chunks = Math.ceil(files.creditCount / 1000);
+  const bareFloor = imported && (await writeFloor(importDb, chunks, 'bare'));
+  const schemaFloor = imported && (await writeFloor(importDb, chunks, 'schema'));
   const round = (x: number) => Math.round(x * 100) / 100;
   console.log(
     JSON.stringify(
@@ -169,6 +202,10 @@ async function main(): Promise<void> {
         },
         ratioToCopy: imported && round(imported.commitSeconds / floor.seconds),
         dryRunRatioToCopy: imported && round(imported.dryRunSeconds / floor.seconds),
+        // Not the issue's floor: PostgreSQL writing the rows the committing run wrote, with nothing computed, into
+        // tables with their indexes only, then also with their foreign keys and the audit chain trigger.
+        indexWriteFloor: bareFloor && { seconds: round(bareFloor.seconds), commitRatioToIt: round(imported.commitSeconds / bareFloor.seconds) },
+        schemaWriteFloor: schemaFloor && { seconds: round(schemaFloor.seconds), rows: schemaFloor.rows, commitRatioToIt: round(imported.commitSeconds / schemaFloor.seconds) },
         loadAverage: { before: loadBefore.map(round), after: loadavg().map(round) },
       },
       null,

@@ -8,6 +8,7 @@ import { appendRun, copyRuns, lockCredits, Placed, RunResult } from './ledger';
 import { appliedEntry, copyPaymentRows, PaymentRow, refusalOf, rejectedEntry } from './payments';
 import { copyRows } from './statement';
 import type { CreditRow } from './rows';
+import { paymentFileChunkSeconds } from '../observability/metrics';
 
 /**
  * One chunk of a payment file: the lines of the credits in (lo, hi], applied in one transaction. The credits are
@@ -150,20 +151,38 @@ export async function applyBatchChunk(ds: DataSource, input: ChunkInput): Promis
       [input.batchId, input.lo],
     );
     if (done[0]) return { applied: done[0].applied, rejected: done[0].rejected, duplicate: done[0].duplicate, amountApplied: done[0].amount_applied };
+    const step = stepTimer();
     const lines = await pendingLines<LineRow>(m, 'l.line_number, l.credit_id, l.amount, l.payment_date, l.reference, l.line_key', input);
+    step('lines');
     const credits = await lockCredits(m, [...new Set(lines.map((l) => l.credit_id))], input.mode === 'APPLY');
+    step('locks');
     const keys = await keysOf(m, lines, input);
+    step('keys');
     const { outcomes, writes } = await applyLines(m, lines, credits, keys, input);
     const totals = totalsOf(outcomes, lines);
+    step('arithmetic');
     // Every payment, allocation and audit entry of the chunk is new (its key was recorded by this chunk), so they go
     // by the writers' bulk path (COPY), as an import's do; then the states, outcomes and the chunk's own row.
     if (input.mode === 'APPLY') {
       await copyPaymentRows(m, writes.payments, input.wf);
+      step('payments');
       await copyRuns(m, writes.runs, writes.appended, writes.audit);
+      step('ledger');
     }
     await recordChunk(m, input, outcomes.map((o) => ({ ...o, code: o.refusal?.code, reason: o.refusal?.detail })), totals);
+    step('outcomes');
     return totals;
   });
+}
+
+/** Observes the time since the last step (or since it was made) as the named step of a file's chunk. */
+function stepTimer(): (name: string) => void {
+  let last = performance.now();
+  return (name) => {
+    const now = performance.now();
+    paymentFileChunkSeconds.observe({ step: name }, (now - last) / 1000);
+    last = now;
+  };
 }
 
 /** What a chunk writes (in APPLY mode): its payment rows, each credit's run, the allocations and audit entries. */

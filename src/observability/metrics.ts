@@ -4,7 +4,7 @@
  * Where each figure is counted, and in which process (in `npm start` the API and the worker are one process; in a
  * split deployment each process has its own registry, so scrape both):
  * - worker (activities): payments by outcome, amounts applied, compensations, reversals, activity retries and
- *   failures, recalculation results. Each is counted once per state change the database confirms (a retried step
+ *   failures, recalculation results, where recalculation and payment file chunks spend their time. Each is counted once per state change the database confirms (a retried step
  *   that finds the work done does not count again).
  * - API: the submission-to-outcome latency histogram, HTTP requests by route and status.
  * - the Temporal SDK's own metrics (temporal_*): exported by the SDK core on a local port of the worker process
@@ -124,6 +124,15 @@ export const recalculationChunkSeconds = new Histogram({
   help: 'Seconds per recalculation chunk in this worker process, by phase: check (read the chunk and recompute it), record (findings and corrections)',
   labelNames: ['phase'] as const,
   buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  registers: [registry],
+});
+
+/** Where a payment file's chunks spend their time in this worker process, step by step (the chunk's transaction). */
+export const paymentFileChunkSeconds = new Histogram({
+  name: 'abono_payment_file_chunk_seconds',
+  help: "Seconds per payment file chunk in this worker process, by step: lines (read the chunk's pending lines), locks (its credits, in id order), keys (record the lines' idempotency keys), arithmetic (schedules read, the waterfall and the rows built), payments (COPY), ledger (allocations, credit states and audit entries), outcomes (each line's outcome and the chunk's row)",
+  labelNames: ['step'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
 

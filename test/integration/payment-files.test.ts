@@ -3,6 +3,14 @@ import { findInconsistentCredits } from '../support/consistency';
 import { snapshot } from '../support/db';
 import { call, createCredit, pay, startTestApp, TestApp } from '../support/harness';
 import { csvFile, uploadFile, waitForBatch } from '../support/payment-files';
+import { paymentFileChunkSeconds } from '../../src/observability/metrics';
+
+/** How many chunk steps of each name this process has timed (the worker runs in the test's process). */
+async function chunkStepCounts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await paymentFileChunkSeconds.get()).values) if (v.metricName === 'abono_payment_file_chunk_seconds_count') out[String(v.labels.step)] = v.value;
+  return out;
+}
 
 // FLAT 1000.00 at 5% over 4: total 1200.00, four instalments of 300.00, from 2026-01-01.
 describe('payment files: one durable batch per file, each line applied exactly once', () => {
@@ -47,6 +55,7 @@ describe('payment files: one durable batch per file, each line applied exactly o
     // Created, so marked; the file's writes must mark them anew.
     const marksOf = async (ids: string[]) => new Map<string, bigint>((await ds().query(`SELECT credit_id, change_seq FROM credit_changes WHERE credit_id = ANY($1::uuid[])`, [ids])).map((r: { credit_id: string; change_seq: string }) => [r.credit_id, BigInt(r.change_seq)]));
     const createdMarks = await marksOf(filed);
+    const stepsBefore = await chunkStepCounts();
     const upload = await uploadFile(app, csvFile(plan.map((p) => ({ creditId: filed[p.c], amount: p.amount, paymentDate: p.paymentDate, reference: p.reference, lineKey: randomUUID() }))), randomUUID());
     expect(upload.status).toBe(202);
     expect(upload.headers.get('location')).toBe(`/v1/payment-batches/${upload.body.id}`);
@@ -57,6 +66,9 @@ describe('payment files: one durable batch per file, each line applied exactly o
     expect(rejected).toBeGreaterThan(0);
     expect(done).toMatchObject({ status: 'COMPLETED', lineCount: plan.length, counts: { APPLIED: plan.length - rejected, REJECTED: rejected, PENDING: 0 } });
     expect((await findInconsistentCredits(ds(), { creditIds: filed })).inconsistent).toEqual([]);
+    // The worker's metrics say where the chunk's time went, every step of it.
+    const stepsAfter = await chunkStepCounts();
+    for (const step of ['lines', 'locks', 'keys', 'arithmetic', 'payments', 'ledger', 'outcomes']) expect((stepsAfter[step] ?? 0) - (stepsBefore[step] ?? 0)).toBeGreaterThanOrEqual(1);
     // Like every other credit write, the file's chunks mark their credits for the next incremental check.
     const marked = await marksOf(filed);
     expect([...marked.keys()].sort()).toEqual([...filed].sort());
