@@ -3,7 +3,7 @@
 // A legacy book brought in: a generated legacy export (npm run legacy-export; about 10 payments per credit) and, in
 // the same run, its floor: a plain COPY of the two CSV files into staging tables of text columns, nothing parsed or
 // computed. Prints JSON with credits/s, payments/s, each phase, the worker's peak RSS and the ratio to the COPY; then,
-// beside it, `indexWriteFloor` and `schemaWriteFloor`: the committing run's own rows loaded back by COPY into copies of
+// beside it, `indexWriteFloor`, `schemaWriteFloor` and `deferredIndexWriteFloor`: the committing run's own rows loaded back by COPY into copies of
 // the real tables (see writeFloor).
 // An export already in --dir with the same credits, seed and format is reused (its generation is not the import).
 //
@@ -150,10 +150,11 @@ async function copyFloor(databaseUrl: string, files: ExportFiles, mapping: Legac
 /**
  * What the committing run's rows alone cost PostgreSQL: every row it wrote (credits in their final state, schedules,
  * the import's records, payments, allocations, change marks, audit entries, differences) loaded back by COPY into
- * copies of their tables with the real tables' indexes, foreign keys and audit chain trigger (`schema`) or with their
- * indexes only (`bare`), committed in as many transactions per table as the import had chunks.
+ * copies of their tables with the real tables' indexes, foreign keys and audit chain trigger (`schema`), with their
+ * indexes only (`bare`), or as `schema` with the secondary indexes built once after the load (`deferred`: an empty
+ * book's best case), committed in as many transactions per table as the import had chunks.
  */
-async function writeFloor(databaseUrl: string, chunks: number, kind: 'bare' | 'schema'): Promise<{ seconds: number; rows: Record<string, number> }> {
+async function writeFloor(databaseUrl: string, chunks: number, kind: 'bare' | 'schema' | 'deferred'): Promise<{ seconds: number; rows: Record<string, number> }> {
   const applied = `(SELECT id FROM imports WHERE mode = 'APPLY')`;
   return tableCopyFloor(
     databaseUrl,
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
   const chunks = Math.ceil(files.creditCount / 1000);
   const bareFloor = imported && (await writeFloor(importDb, chunks, 'bare'));
   const schemaFloor = imported && (await writeFloor(importDb, chunks, 'schema'));
+  const deferredFloor = imported && (await writeFloor(importDb, chunks, 'deferred'));
   const round = (x: number) => Math.round(x * 100) / 100;
   console.log(
     JSON.stringify(
@@ -206,6 +208,8 @@ async function main(): Promise<void> {
         // tables with their indexes only, then also with their foreign keys and the audit chain trigger.
         indexWriteFloor: bareFloor && { seconds: round(bareFloor.seconds), commitRatioToIt: round(imported.commitSeconds / bareFloor.seconds) },
         schemaWriteFloor: schemaFloor && { seconds: round(schemaFloor.seconds), rows: schemaFloor.rows, commitRatioToIt: round(imported.commitSeconds / schemaFloor.seconds) },
+        // The same with the secondary indexes dropped for the load and built at its end (an empty book's best case).
+        deferredIndexWriteFloor: deferredFloor && { seconds: round(deferredFloor.seconds), commitRatioToIt: round(imported.commitSeconds / deferredFloor.seconds) },
         loadAverage: { before: loadBefore.map(round), after: loadavg().map(round) },
       },
       null,

@@ -17,7 +17,9 @@ export interface FloorTable {
 /**
  * `bare`: the copies keep their tables' indexes only. `schema`: also their foreign keys (to the copy when the table
  * referenced is copied too, else to the real one) and, on the audit log, the chain trigger (its own function, reading
- * and numbering the copy): what the real tables hold every such row to, and no writer of them can skip.
+ * and numbering the copy): what the real tables hold every such row to, and no writer of them can skip. `deferred`:
+ * as `schema`, but the copies' non-unique indexes (but the audit log's) are dropped before the load and built after it
+ * (timed): the cost of a bulk load into empty tables that builds its secondary indexes once at the end.
  * `also.timed` runs inside the timed transaction after the COPYs (a workload's UPDATEs of rows it did not insert), after
  * `also.setup` has prepared what it needs, untimed. `also.slices` splits each table's rows into that many transactions,
  * one after another (a workload that commits in chunks: the chain trigger takes a lock per credit's chain, which one
@@ -26,25 +28,35 @@ export interface FloorTable {
 export async function tableCopyFloor(
   databaseUrl: string,
   tables: FloorTable[],
-  kind: 'bare' | 'schema',
+  kind: 'bare' | 'schema' | 'deferred',
   also: { setup?: SqlStep; timed?: SqlStep; slices?: number } = {},
 ): Promise<{ seconds: number; rows: Record<string, number> }> {
   const c = new Client({ connectionString: databaseUrl });
   await c.connect();
-  const prefix = kind === 'bare' ? 'floor_' : 'floor_schema_';
+  const prefix = `floor_${kind}_`;
+  const constrained = kind !== 'bare';
+  const deferredIndexes: string[] = [];
   const copied = new Set(tables.map((t) => t.table));
   try {
     const dumps: Array<[string, Buffer]> = [];
     for (const { table, rows } of tables) {
       await c.query(`DROP TABLE IF EXISTS ${prefix}${table} CASCADE`);
-      await c.query(`CREATE TABLE ${prefix}${table} (LIKE ${table} INCLUDING DEFAULTS INCLUDING INDEXES${kind === 'schema' ? ' INCLUDING CONSTRAINTS' : ''})`);
+      await c.query(`CREATE TABLE ${prefix}${table} (LIKE ${table} INCLUDING DEFAULTS INCLUDING INDEXES${constrained ? ' INCLUDING CONSTRAINTS' : ''})`);
+      // The audit log keeps its indexes: the chain trigger looks up each chain's head by one of them on every insert.
+      if (kind === 'deferred' && table !== 'audit_log') {
+        const secondary = (await c.query(`SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass AND NOT indisunique`, [`${prefix}${table}`])).rows;
+        for (const { name, def } of secondary as Array<{ name: string; def: string }>) {
+          await c.query(`DROP INDEX ${name}`);
+          deferredIndexes.push(def);
+        }
+      }
       const chunks: Buffer[] = [];
       await pipeline(c.query(copyTo(`COPY (${rows}) TO STDOUT`)), async function* (src: AsyncIterable<Buffer>) {
         for await (const b of src) chunks.push(b);
       });
       dumps.push([table, Buffer.concat(chunks)]);
     }
-    if (kind === 'schema') {
+    if (constrained) {
       for (const { table } of tables) {
         const fks = (await c.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`, [table])).rows;
         for (const { def } of fks as Array<{ def: string }>) {
@@ -74,6 +86,7 @@ export async function tableCopyFloor(
         if (slices > 1) await c.query('COMMIT; BEGIN');
       }
     }
+    for (const def of deferredIndexes) await c.query(def);
     await also.timed?.(c, prefix);
     await c.query('COMMIT');
     const seconds = (performance.now() - t0) / 1000;
