@@ -1,9 +1,9 @@
-// npm run bench:import -- [--credits 1000000] [--format standard|spanish] [--dir DIR] [--seed S] [--skip-import]
+// npm run bench:import -- [--credits 1000000] [--format standard|spanish] [--dir DIR] [--seed S] [--skip-import | --floors-only]
 //
 // A legacy book brought in: a generated legacy export (npm run legacy-export; about 10 payments per credit) and, in
 // the same run, its floor: a plain COPY of the two CSV files into staging tables of text columns, nothing parsed or
 // computed. Prints JSON with credits/s, payments/s, each phase, the worker's peak RSS and the ratio to the COPY; then,
-// beside it, `indexWriteFloor`, `schemaWriteFloor` and `deferredIndexWriteFloor`: the committing run's own rows loaded back by COPY into copies of
+// beside it, `indexWriteFloor`, `schemaWriteFloor`, `deferredIndexWriteFloor` and `bulkWriteFloor`: the committing run's own rows loaded back by COPY into copies of
 // the real tables (see writeFloor).
 // An export already in --dir with the same credits, seed and format is reused (its generation is not the import).
 //
@@ -19,7 +19,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { LegacyMapping, DEFAULT_MAPPING, readMappingFile } from '../src/imports/mapping';
 import { LegacyExportFormat, writeLegacyExport } from '../tools/legacy-export';
 import { freshBenchDatabase, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
-import { tableCopyFloor } from './table-floor';
+import { FloorKind, tableCopyFloor } from './table-floor';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     seed: { type: 'string', default: '1' },
     'skip-import': { type: 'boolean', default: false },
+    'floors-only': { type: 'boolean', default: false },
   },
 });
 const CREDITS = Number(values.credits);
@@ -151,10 +152,10 @@ async function copyFloor(databaseUrl: string, files: ExportFiles, mapping: Legac
  * What the committing run's rows alone cost PostgreSQL: every row it wrote (credits in their final state, schedules,
  * the import's records, payments, allocations, change marks, audit entries, differences) loaded back by COPY into
  * copies of their tables with the real tables' indexes, foreign keys and audit chain trigger (`schema`), with their
- * indexes only (`bare`), or as `schema` with the secondary indexes built once after the load (`deferred`: an empty
- * book's best case), committed in as many transactions per table as the import had chunks.
+ * indexes only (`bare`), as `schema` with the secondary indexes built once after the load (`deferred`: an empty
+ * book's best case), or with the foreign keys added after the load as well (`bulk`, see tableCopyFloor), committed in as many transactions per table as the import had chunks.
  */
-async function writeFloor(databaseUrl: string, chunks: number, kind: 'bare' | 'schema' | 'deferred'): Promise<{ seconds: number; rows: Record<string, number> }> {
+async function writeFloor(databaseUrl: string, chunks: number, kind: FloorKind): Promise<{ seconds: number; rows: Record<string, number> }> {
   const applied = `(SELECT id FROM imports WHERE mode = 'APPLY')`;
   return tableCopyFloor(
     databaseUrl,
@@ -182,12 +183,17 @@ async function main(): Promise<void> {
   const floorDb = await freshBenchDatabase('abono_bench_import_floor');
   const floor = await copyFloor(floorDb, files, mapping);
   if (floor.credits !== files.creditCount || floor.payments !== files.paymentCount) throw new Error(`the COPY loaded ${floor.credits} credits and ${floor.payments} payments; the export holds ${files.creditCount} and ${files.paymentCount}`);
-  const importDb = await freshBenchDatabase('abono_bench_import');
-  const imported = values['skip-import'] ? null : await runImport(importDb, files, mapping);
+  // --floors-only: the write floors of the book the last run imported (kept in its database), without importing again.
+  const floorsOnly = values['floors-only']!;
+  const importDb = await freshBenchDatabase('abono_bench_import', floorsOnly);
+  const imported = values['skip-import'] || floorsOnly ? null : await runImport(importDb, files, mapping);
+  const floors = imported || floorsOnly;
   const chunks = Math.ceil(files.creditCount / 1000);
-  const bareFloor = imported && (await writeFloor(importDb, chunks, 'bare'));
-  const schemaFloor = imported && (await writeFloor(importDb, chunks, 'schema'));
-  const deferredFloor = imported && (await writeFloor(importDb, chunks, 'deferred'));
+  const bareFloor = floors ? await writeFloor(importDb, chunks, 'bare') : null;
+  const schemaFloor = floors ? await writeFloor(importDb, chunks, 'schema') : null;
+  const deferredFloor = floors ? await writeFloor(importDb, chunks, 'deferred') : null;
+  const bulkFloor = floors ? await writeFloor(importDb, chunks, 'bulk') : null;
+  const ratio = (floor: { seconds: number } | null) => (imported && floor ? round(imported.commitSeconds / floor.seconds) : null);
   const round = (x: number) => Math.round(x * 100) / 100;
   console.log(
     JSON.stringify(
@@ -206,10 +212,12 @@ async function main(): Promise<void> {
         dryRunRatioToCopy: imported && round(imported.dryRunSeconds / floor.seconds),
         // Not the issue's floor: PostgreSQL writing the rows the committing run wrote, with nothing computed, into
         // tables with their indexes only, then also with their foreign keys and the audit chain trigger.
-        indexWriteFloor: bareFloor && { seconds: round(bareFloor.seconds), commitRatioToIt: round(imported.commitSeconds / bareFloor.seconds) },
-        schemaWriteFloor: schemaFloor && { seconds: round(schemaFloor.seconds), rows: schemaFloor.rows, commitRatioToIt: round(imported.commitSeconds / schemaFloor.seconds) },
-        // The same with the secondary indexes dropped for the load and built at its end (an empty book's best case).
-        deferredIndexWriteFloor: deferredFloor && { seconds: round(deferredFloor.seconds), commitRatioToIt: round(imported.commitSeconds / deferredFloor.seconds) },
+        indexWriteFloor: bareFloor && { seconds: round(bareFloor.seconds), commitRatioToIt: ratio(bareFloor) },
+        schemaWriteFloor: schemaFloor && { seconds: round(schemaFloor.seconds), rows: schemaFloor.rows, commitRatioToIt: ratio(schemaFloor) },
+        // The same with the secondary indexes dropped for the load and built at its end (an empty book's best case),
+        deferredIndexWriteFloor: deferredFloor && { seconds: round(deferredFloor.seconds), commitRatioToIt: ratio(deferredFloor) },
+        // and with the foreign keys added after the load as well, each checked in one pass.
+        bulkWriteFloor: bulkFloor && { seconds: round(bulkFloor.seconds), commitRatioToIt: ratio(bulkFloor) },
         loadAverage: { before: loadBefore.map(round), after: loadavg().map(round) },
       },
       null,

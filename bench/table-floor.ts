@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 type SqlStep = (c: Client, prefix: string) => Promise<void>;
+export type FloorKind = 'bare' | 'schema' | 'deferred' | 'bulk';
 
 /** A table whose rows the workload wrote, and the SELECT that finds them (loaded in the order given). */
 export interface FloorTable {
@@ -19,7 +20,9 @@ export interface FloorTable {
  * referenced is copied too, else to the real one) and, on the audit log, the chain trigger (its own function, reading
  * and numbering the copy): what the real tables hold every such row to, and no writer of them can skip. `deferred`:
  * as `schema`, but the copies' non-unique indexes (but the audit log's) are dropped before the load and built after it
- * (timed): the cost of a bulk load into empty tables that builds its secondary indexes once at the end.
+ * (timed): the cost of a bulk load into empty tables that builds its secondary indexes once at the end. `bulk`: as
+ * `deferred`, and the foreign keys are added after the load too, each checked in one pass (timed): the least a load
+ * that still ends with every constraint checked could take, though not how abono writes its ledger.
  * `also.timed` runs inside the timed transaction after the COPYs (a workload's UPDATEs of rows it did not insert), after
  * `also.setup` has prepared what it needs, untimed. `also.slices` splits each table's rows into that many transactions,
  * one after another (a workload that commits in chunks: the chain trigger takes a lock per credit's chain, which one
@@ -28,7 +31,7 @@ export interface FloorTable {
 export async function tableCopyFloor(
   databaseUrl: string,
   tables: FloorTable[],
-  kind: 'bare' | 'schema' | 'deferred',
+  kind: FloorKind,
   also: { setup?: SqlStep; timed?: SqlStep; slices?: number } = {},
 ): Promise<{ seconds: number; rows: Record<string, number> }> {
   const c = new Client({ connectionString: databaseUrl });
@@ -36,6 +39,7 @@ export async function tableCopyFloor(
   const prefix = `floor_${kind}_`;
   const constrained = kind !== 'bare';
   const deferredIndexes: string[] = [];
+  const deferredKeys: string[] = [];
   const copied = new Set(tables.map((t) => t.table));
   try {
     const dumps: Array<[string, Buffer]> = [];
@@ -43,7 +47,7 @@ export async function tableCopyFloor(
       await c.query(`DROP TABLE IF EXISTS ${prefix}${table} CASCADE`);
       await c.query(`CREATE TABLE ${prefix}${table} (LIKE ${table} INCLUDING DEFAULTS INCLUDING INDEXES${constrained ? ' INCLUDING CONSTRAINTS' : ''})`);
       // The audit log keeps its indexes: the chain trigger looks up each chain's head by one of them on every insert.
-      if (kind === 'deferred' && table !== 'audit_log') {
+      if ((kind === 'deferred' || kind === 'bulk') && table !== 'audit_log') {
         const secondary = (await c.query(`SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass AND NOT indisunique`, [`${prefix}${table}`])).rows;
         for (const { name, def } of secondary as Array<{ name: string; def: string }>) {
           await c.query(`DROP INDEX ${name}`);
@@ -61,7 +65,9 @@ export async function tableCopyFloor(
         const fks = (await c.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`, [table])).rows;
         for (const { def } of fks as Array<{ def: string }>) {
           const onCopy = def.replace(/REFERENCES (\w+)\(/, (all, t: string) => (copied.has(t) ? `REFERENCES ${prefix}${t}(` : all));
-          await c.query(`ALTER TABLE ${prefix}${table} ADD ${onCopy}`);
+          const add = `ALTER TABLE ${prefix}${table} ADD ${onCopy}`;
+          if (kind === 'bulk') deferredKeys.push(add);
+          else await c.query(add);
         }
       }
       if (copied.has('audit_log')) {
@@ -87,6 +93,7 @@ export async function tableCopyFloor(
       }
     }
     for (const def of deferredIndexes) await c.query(def);
+    for (const add of deferredKeys) await c.query(add);
     await also.timed?.(c, prefix);
     await c.query('COMMIT');
     const seconds = (performance.now() - t0) / 1000;
