@@ -1,5 +1,5 @@
-// A workload's write floor: the rows it wrote, copied out and loaded back by COPY, in one transaction, into copies of
-// their tables, with nothing computed. Shared by bench:batches (a payment file's rows) and bench:import (an imported
+// A workload's write floor: the rows it wrote, copied out and loaded back by COPY into copies of their tables, with
+// nothing computed. Shared by bench:batches (a payment file's rows) and bench:import (an imported
 // book's rows).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

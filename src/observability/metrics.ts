@@ -4,8 +4,9 @@
  * Where each figure is counted, and in which process (in `npm start` the API and the worker are one process; in a
  * split deployment each process has its own registry, so scrape both):
  * - worker (activities): payments by outcome, amounts applied, compensations, reversals, activity retries and
- *   failures, recalculation results, where recalculation and payment file chunks spend their time. Each is counted once per state change the database confirms (a retried step
- *   that finds the work done does not count again).
+ *   failures, recalculation results. Each is counted once per state change the database confirms (a retried step
+ *   that finds the work done does not count again). Also where recalculation and payment file chunks spend their
+ *   time: a timing, observed for every attempt, the ones rolled back included.
  * - API: the submission-to-outcome latency histogram, HTTP requests by route and status.
  * - the Temporal SDK's own metrics (temporal_*): exported by the SDK core on a local port of the worker process
  *   (TEMPORAL_SDK_METRICS_PORT) and appended to this registry's text by `metricsText()`, so one scrape gets both.
