@@ -31,7 +31,7 @@ const scrape = async (app: Pick<TestApp, 'url'>) => {
 describe('GET /metrics', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ METRICS_TOKEN });
+    app = await startTestApp({ METRICS_TOKEN, TEMPORAL_SDK_METRICS_PORT: '0' });
   });
   afterAll(async () => {
     await app?.stop();
@@ -103,7 +103,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts a compensation and the FAILED outcome', async () => {
-    const faulty = await startTestApp({ METRICS_TOKEN }, ['apply']);
+    const faulty = await startTestApp({ METRICS_TOKEN, TEMPORAL_SDK_METRICS_PORT: '0' }, ['apply']);
     try {
       const before = await scrape(faulty);
       const credit = await createCredit(faulty);

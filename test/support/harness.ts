@@ -46,7 +46,9 @@ export async function freshDatabase(): Promise<string> {
  */
 export async function startTestApp(overrides: Record<string, string> = {}, faults?: string[]): Promise<TestApp> {
   const taskQueue = overrides.TEMPORAL_TASK_QUEUE ?? `test-${randomUUID()}`;
-  const config = loadConfig({ ...process.env, PORT: '0', TEMPORAL_TASK_QUEUE: taskQueue, PAYMENT_WAIT_MS: '10000', RECALC_SCHEDULE_ENABLED: 'false', DATABASE_POOL_SIZE: '5', ...overrides });
+  // The SDK's metrics exporter is off unless a test asks for it: the SDK rebinds the port it first picked whenever it
+  // restarts its runtime (after a test's app stops), and another test process may hold that port by then.
+  const config = loadConfig({ ...process.env, PORT: '0', TEMPORAL_TASK_QUEUE: taskQueue, PAYMENT_WAIT_MS: '10000', RECALC_SCHEDULE_ENABLED: 'false', DATABASE_POOL_SIZE: '5', TEMPORAL_SDK_METRICS_PORT: 'off', ...overrides });
   const abono = await startAbono({
     config,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
