@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 // The check's hot path imports each module itself (not through the domain's index and its re-export getters).
-import { parseCents } from '../domain/money';
+import { centsNumberIn, parseCents, parseCentsIn } from '../domain/money';
 import type { CentsInstallment, CentsSchedule } from '../domain/ledger-schedule';
 import type { CentsPayment } from '../domain/waterfall-cents';
 import type { StateDrift } from '../domain/drift';
@@ -90,49 +90,94 @@ function orderOf(keys: number[]): number[] | null {
 }
 
 /**
+ * Reads one of the chunk's space-separated texts field by field, in place: only the fields kept as strings (ids,
+ * dates) are cut out of it. A chunk of a million credits has some 200 million fields; cutting each into a string
+ * of its own was most of the check's work.
+ */
+class Fields {
+  private at = 0;
+  private start = 0;
+  private end = 0;
+  constructor(private readonly text: string) {}
+
+  get done(): boolean {
+    return this.at >= this.text.length;
+  }
+
+  private step(): void {
+    this.start = this.at;
+    const e = this.text.indexOf(' ', this.at);
+    this.end = e < 0 ? this.text.length : e;
+    this.at = this.end + 1;
+  }
+
+  string(): string {
+    this.step();
+    return this.text.slice(this.start, this.end);
+  }
+
+  /** An integer as PostgreSQL prints one; `dash` for "-" (a missing value). */
+  int(dash = NaN): number {
+    this.step();
+    const { text, start, end } = this;
+    if (end - start === 1 && text.charCodeAt(start) === 45) return dash;
+    let v = 0;
+    for (let i = start; i < end; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return Number(text.slice(start, end));
+      v = v * 10 + d;
+    }
+    return v;
+  }
+
+  cents(): bigint {
+    this.step();
+    return parseCentsIn(this.text, this.start, this.end);
+  }
+
+  /** Cents as an exact number (NaN when not whole cents), for comparing. */
+  centsNumber(): number {
+    this.step();
+    return centsNumberIn(this.text, this.start, this.end);
+  }
+}
+
+/**
  * The stored schedule of a chunk credit in cents, as the waterfall reads it: each instalment's number,
  * amount, principal and cumulative due, and the first one's due date (the start date). The check reads nothing
  * else of a schedule, so the chunk statement does not fetch the rest.
  */
 function chunkSchedule(c: ChunkCredit): CentsSchedule {
-  const t = c.schedule ? c.schedule.split(' ') : [];
-  const n = t.length / 4;
-  const numbers: number[] = [];
-  for (let k = 0; k < n; k++) numbers.push(Number(t[4 * k]));
-  const order = orderOf(numbers);
   const installments: CentsInstallment[] = [];
-  for (let j = 0; j < n; j++) {
-    const k = order ? order[j] : j;
-    const o = 4 * k;
-    // Every instalment has the same shape (dueDate present, undefined past the first): one hidden class.
-    const dueDate = j === 0 ? (c.first_due ?? undefined) : undefined;
-    installments.push({ number: numbers[k], amount: parseCents(t[o + 1]), principal: parseCents(t[o + 2]), cumulativeDue: parseCents(t[o + 3]), dueDate });
+  const numbers: number[] = [];
+  // Every instalment has the same shape (dueDate present, undefined until the first is known): one hidden class.
+  for (const f = new Fields(c.schedule ?? ''); !f.done; ) {
+    const number = f.int();
+    numbers.push(number);
+    installments.push({ number, amount: f.cents(), principal: f.cents(), cumulativeDue: f.cents(), dueDate: undefined });
   }
-  return { totalAmount: parseCents(c.total_amount), installments };
+  const order = orderOf(numbers);
+  const inOrder = order ? order.map((k) => installments[k]) : installments;
+  if (inOrder.length) inOrder[0].dueDate = c.first_due ?? undefined;
+  return { totalAmount: parseCents(c.total_amount), installments: inOrder };
 }
 
-/** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them). */
+/** The applied payments of a chunk credit in ledger order (as `loadLedger` reads them; a missing ledger_seq last). */
 function chunkLedger(c: ChunkCredit): CentsPayment[] {
-  if (!c.ledger) return [];
-  const t = c.ledger.split(' ');
-  const m = t.length / 4;
-  const seqs: number[] = [];
-  for (let k = 0; k < m; k++) seqs.push(t[4 * k] === '-' ? Infinity : Number(t[4 * k]));
-  const order = orderOf(seqs);
   const ledger: CentsPayment[] = [];
-  for (let j = 0; j < m; j++) {
-    const o = 4 * (order ? order[j] : j);
-    ledger.push({ id: t[o + 1], amount: parseCents(t[o + 2]), paymentDate: t[o + 3] });
+  const seqs: number[] = [];
+  for (const f = new Fields(c.ledger ?? ''); !f.done; ) {
+    seqs.push(f.int(Infinity));
+    ledger.push({ id: f.string(), amount: f.cents(), paymentDate: f.string() });
   }
-  return ledger;
+  const order = orderOf(seqs);
+  return order ? order.map((k) => ledger[k]) : ledger;
 }
 
 function chunkAllocations(c: ChunkCredit): StoredAllocation[] {
-  if (!c.allocations) return [];
-  const t = c.allocations.split(' ');
   const out: StoredAllocation[] = [];
-  for (let o = 0; o < t.length; o += 6) {
-    out.push({ payment_id: t[o], installment_number: Number(t[o + 1]), amount: t[o + 2], principal: t[o + 3], interest: t[o + 4], remaining_for_installment: t[o + 5] });
+  for (const f = new Fields(c.allocations ?? ''); !f.done; ) {
+    out.push({ paymentId: f.string(), installmentNumber: f.int(), amount: f.centsNumber(), principal: f.centsNumber(), interest: f.centsNumber(), remaining: f.centsNumber() });
   }
   return out;
 }

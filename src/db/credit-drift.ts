@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 // The check's hot path imports each module itself (not through the domain's index and its re-export getters).
-import { centsOf, centsTextEquals } from '../domain/money';
+import { centsNumberIn, centsOf, centsTextEquals } from '../domain/money';
 import { CentsSchedule, LedgerSchedule, centsScheduleOf } from '../domain/ledger-schedule';
 import { CentsLine, CentsPayment, CentsState, foldLedger } from '../domain/waterfall-cents';
 import { LedgerPayment, decimalState } from '../domain/waterfall';
@@ -9,13 +9,14 @@ import { CreditRow, stateOf } from './rows';
 
 /** A credit's persisted state and allocations against the domain's recomputation from its ledger. */
 
+/** A stored allocation row, its amounts in exact cents as numbers (NaN, equal to nothing, when not whole cents). */
 export interface StoredAllocation {
-  payment_id: string;
-  installment_number: number;
-  amount: string;
-  principal: string;
-  interest: string;
-  remaining_for_installment: string;
+  paymentId: string;
+  installmentNumber: number;
+  amount: number;
+  principal: number;
+  interest: number;
+  remaining: number;
 }
 
 /** The persisted state of a credit, as PostgreSQL prints it (what `stateOf` reads of a credits row). */
@@ -23,8 +24,8 @@ export type PersistedState = Pick<CreditRow, 'total_paid' | 'balance' | 'paid_in
 
 /**
  * Persisted state and allocations against the recomputation from the ledger, all in cents (pure). Every field
- * and every allocation row is compared by value with the domain's recomputation; the stored text is read
- * straight into cents (centsTextEquals). When something differs, the drift is described exactly as `diffState`
+ * and every allocation row is compared by value with the domain's recomputation, in cents (the stored state's
+ * text read straight into cents by centsTextEquals). When something differs, the drift is described exactly as `diffState`
  * and the allocation count do.
  */
 export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, ledger: readonly CentsPayment[], stored: StoredAllocation[]): StateDrift[] {
@@ -54,15 +55,17 @@ export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, le
   let mismatched = stored.length !== expected;
   for (let i = 0; i < stored.length && !mismatched; i++) {
     const r = stored[i];
-    const of = lines.get(r.payment_id);
+    const of = lines.get(r.paymentId);
     let l: CentsLine | undefined;
-    for (let j = 0; of && j < of.length && !l; j++) if (of[j].installmentNumber === r.installment_number) l = of[j];
-    mismatched =
-      l === undefined ||
-      !centsTextEquals(l.amount, r.amount) ||
-      !centsTextEquals(l.principal, r.principal) ||
-      !centsTextEquals(l.amount - l.principal, r.interest) ||
-      !centsTextEquals(l.remaining, r.remaining_for_installment);
+    for (let j = 0; of && j < of.length && !l; j++) if (of[j].installmentNumber === r.installmentNumber) l = of[j];
+    if (l === undefined) {
+      mismatched = true;
+      break;
+    }
+    // Amounts are below 10^14 cents: as numbers they and their differences are exact.
+    const amount = Number(l.amount);
+    const principal = Number(l.principal);
+    mismatched = amount !== r.amount || principal !== r.principal || amount - principal !== r.interest || Number(l.remaining) !== r.remaining;
   }
   if (mismatched) drift.push({ field: 'allocations', persisted: `${stored.length} rows`, recomputed: `${expected} rows` });
   return drift;
@@ -74,7 +77,16 @@ const ALLOCATION_COLUMNS = 'payment_id, installment_number, amount, principal, i
 
 /** Compares one credit with its recomputation from its book (schedule and ledger, loaded by the caller). Read-only. */
 export async function checkCredit(m: EntityManager, credit: CreditRow, book: { schedule: LedgerSchedule; ledger: LedgerPayment[] }): Promise<StateDrift[]> {
-  const stored: StoredAllocation[] = await m.query(`SELECT ${ALLOCATION_COLUMNS} FROM payment_allocations WHERE credit_id = $1`, [credit.id]);
+  const rows: Array<Record<string, string> & { installment_number: number }> = await m.query(`SELECT ${ALLOCATION_COLUMNS} FROM payment_allocations WHERE credit_id = $1`, [credit.id]);
+  const cents = (text: string) => centsNumberIn(text, 0, text.length);
+  const stored: StoredAllocation[] = rows.map((r) => ({
+    paymentId: r.payment_id,
+    installmentNumber: r.installment_number,
+    amount: cents(r.amount),
+    principal: cents(r.principal),
+    interest: cents(r.interest),
+    remaining: cents(r.remaining_for_installment),
+  }));
   const ledger = book.ledger.map((p) => ({ id: p.id, amount: centsOf(p.amount), paymentDate: p.paymentDate }));
   return driftOfCents(credit, centsScheduleOf(book.schedule), ledger, stored);
 }

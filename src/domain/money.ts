@@ -82,24 +82,25 @@ export function decimalOfCents(cents: bigint): Decimal {
 const SAFE_DIGITS = 15;
 
 /**
- * Cents of an amount as PostgreSQL prints a NUMERIC(p,2) ("150.00", "0.50", "-3.10"), read digit by digit (the
- * check's hot path); text of any other shape is read by value, and refused (AMOUNT_INVALID) unless it is a whole
- * number of cents.
+ * Cents of `text[start, end)` when it has the shape PostgreSQL prints a NUMERIC(p,2) in ("150.00", "0.50",
+ * "-3.10") with at most 15 digits (so exact as a number), read digit by digit; NaN for any other text.
  */
-export function parseCents(text: string): bigint {
-  const n = text.length;
-  const head = n > 0 && text.charCodeAt(0) === 45 ? 1 : 0; // '-'
-  if (n >= head + 4 && n - head - 1 <= SAFE_DIGITS && text.charCodeAt(n - 3) === 46) {
-    let v = 0;
-    let ok = true;
-    for (let i = head; i < n; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (i === n - 3) continue;
-      if (d < 0 || d > 9) ok = false;
-      v = v * 10 + d; // < 10^15 < 2^53: exact
-    }
-    if (ok) return BigInt(head ? -v : v);
+function printedCentsIn(text: string, start: number, end: number): number {
+  const head = end > start && text.charCodeAt(start) === 45 ? 1 : 0; // '-'
+  const n = end - start;
+  if (n < head + 4 || n - head - 1 > SAFE_DIGITS || text.charCodeAt(end - 3) !== 46) return NaN;
+  let v = 0;
+  for (let i = start + head; i < end; i++) {
+    if (i === end - 3) continue;
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d; // < 10^15 < 2^53: exact
   }
+  return head ? -v : v;
+}
+
+/** Cents of an amount text of any other shape, read by value; AMOUNT_INVALID unless a whole number of cents. */
+function parseCentsByValue(text: string): bigint {
   let d: Decimal;
   try {
     d = new Decimal(text);
@@ -108,6 +109,36 @@ export function parseCents(text: string): bigint {
   }
   if (!d.isFinite() || d.decimalPlaces() > 2) throw new DomainError('AMOUNT_INVALID', `"${text}" is not a whole number of cents`);
   return centsOf(d);
+}
+
+/**
+ * Cents of the amount `text[start, end)` (the check reads fields in place, without cutting the text): PostgreSQL's
+ * NUMERIC(p,2) shape digit by digit (the hot path); text of any other shape by value, refused (AMOUNT_INVALID)
+ * unless it is a whole number of cents.
+ */
+export function parseCentsIn(text: string, start: number, end: number): bigint {
+  const v = printedCentsIn(text, start, end);
+  return v === v ? BigInt(v) : parseCentsByValue(text.slice(start, end));
+}
+
+/** Cents of an amount as PostgreSQL prints it; see parseCentsIn. */
+export function parseCents(text: string): bigint {
+  return parseCentsIn(text, 0, text.length);
+}
+
+/**
+ * Cents of the amount `text[start, end)` as an exact number, for comparing stored amounts without a bigint
+ * each; NaN (equal to nothing) when the text is not a whole number of cents below 2^53.
+ */
+export function centsNumberIn(text: string, start: number, end: number): number {
+  const v = printedCentsIn(text, start, end);
+  if (v === v) return v;
+  try {
+    const c = Number(parseCentsByValue(text.slice(start, end)));
+    return Number.isSafeInteger(c) ? c : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 /** True when `text`, an amount as PostgreSQL prints it, has the value of `cents` (compared by value, not by text). */

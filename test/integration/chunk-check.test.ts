@@ -111,3 +111,75 @@ describe('the recalculation chunk check', () => {
   const terminateBackends = () =>
     admin((c) => c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'abono-recalculation'`));
 });
+
+// Every field the check compares, drifted on a credit of its own: the check names each of those credits, with the
+// field that drifted, and proves every other one, on the calling thread and on a check thread alike.
+describe('the recalculation chunk check, drift planted in each field it compares', () => {
+  let ds: DataSource;
+  let url: string;
+  const planted = new Map<string, string>();
+
+  beforeAll(async () => {
+    url = await freshDatabase();
+    ds = createDataSource(url, 4);
+    await ds.initialize();
+    await seedPortfolio(ds, { credits: 40, paymentsPerCredit: 3, seed: 11 });
+    // Credits whose first payment touches two instalments or more, and an ACTIVE one for the status.
+    const credits: Array<{ id: string; payment_id: string; installment_number: number; other_payment: string }> = await ds.query(
+      `SELECT c.id, a.payment_id, a.installment_number,
+              (SELECT p.id FROM payments p WHERE p.credit_id = c.id AND p.id <> a.payment_id AND p.status = 'APPLIED' LIMIT 1) AS other_payment
+         FROM credits c
+         JOIN LATERAL (SELECT payment_id, installment_number FROM payment_allocations WHERE credit_id = c.id ORDER BY payment_id, installment_number LIMIT 1) a ON true
+        WHERE c.status = 'ACTIVE' AND c.payment_count >= 2
+        ORDER BY c.id`,
+    );
+    const plants: Array<[string, (c: (typeof credits)[number]) => Promise<unknown>]> = [
+      ['totalPaid', (c) => ds.query(`UPDATE credits SET total_paid = total_paid + 0.01, balance = balance - 0.01 WHERE id = $1`, [c.id])],
+      ['paidInstallments', (c) => ds.query(`UPDATE credits SET paid_installments = paid_installments + 1 WHERE id = $1`, [c.id])],
+      ['paymentCount', (c) => ds.query(`UPDATE credits SET payment_count = payment_count + 1 WHERE id = $1`, [c.id])],
+      ['lastPaymentDate', (c) => ds.query(`UPDATE credits SET last_payment_date = last_payment_date - 1 WHERE id = $1`, [c.id])],
+      ['status', (c) => ds.query(`UPDATE credits SET status = 'PAID_OFF' WHERE id = $1`, [c.id])],
+      ['totalPaid', (c) => ds.query(`UPDATE payments SET amount = amount + 0.01 WHERE id = $1`, [c.other_payment])],
+      ...(['amount', 'principal', 'interest', 'remaining_for_installment'] as const).map(
+        (column): [string, (c: (typeof credits)[number]) => Promise<unknown>] => [
+          'allocations',
+          (c) => ds.query(`UPDATE payment_allocations SET ${column} = ${column} + 0.01 WHERE payment_id = $1 AND installment_number = $2`, [c.payment_id, c.installment_number]),
+        ],
+      ),
+      ['allocations', (c) => ds.query(`UPDATE payment_allocations SET installment_number = installment_number + 100 WHERE payment_id = $1 AND installment_number = $2`, [c.payment_id, c.installment_number])],
+      ['allocations', (c) => ds.query(`DELETE FROM payment_allocations WHERE payment_id = $1 AND installment_number = $2`, [c.payment_id, c.installment_number])],
+      [
+        'allocations',
+        (c) => ds.query(`UPDATE payment_allocations SET payment_id = $3, installment_number = installment_number + 100 WHERE payment_id = $1 AND installment_number = $2`, [c.payment_id, c.installment_number, c.other_payment]),
+      ],
+    ];
+    expect(credits.length).toBeGreaterThan(plants.length + 5);
+    for (const [i, [field, plant]] of plants.entries()) {
+      await plant(credits[i]);
+      planted.set(credits[i].id, field);
+    }
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+  });
+
+  const expectPlanted = (check: ChunkCheck) => {
+    expect(check.scanned).toBe(40);
+    expect(sorted(check.drift.map((d) => d.creditId))).toEqual(sorted([...planted.keys()]));
+    for (const d of check.drift) expect(d.drift.map((x) => x.field)).toContain(planted.get(d.creditId));
+    expect(check.proven.creditIds).toHaveLength(40 - planted.size);
+  };
+
+  it('on the calling thread', async () => {
+    expectPlanted(await checkChunk(ds, ALL, 0));
+  });
+
+  it('on a check thread', async () => {
+    const checker = streamingChunkChecker({ url, statementTimeoutMs: 30_000 });
+    try {
+      expectPlanted(await checker.check(ALL));
+    } finally {
+      await checker.close();
+    }
+  });
+});
