@@ -7,7 +7,6 @@
 // file produced (payments, allocations, audit entries, credit updates) by COPY with nothing computed; then the same
 // load with the real tables' foreign keys and audit chain trigger (`schemaCopyFloor`, beside the target's floor).
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
@@ -19,7 +18,7 @@ import { paymentBatchWorkflowId } from '../src/workflows/types';
 import { paymentBatchProgress } from '../src/workflows/payment-batch';
 import { findInconsistentCredits } from '../test/support/consistency';
 import { payPlain } from './plain-payments';
-import { runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
+import { freePort, histogramSums, resetPeakRss, rssMb, runBenchmark, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
 import { tableCopyFloor } from './table-floor';
 
 const { values } = parseArgs({
@@ -50,26 +49,6 @@ function line(i: number, credits: string[]) {
   return { creditId, amount, paymentDate: '2026-02-01', reference: `bench-${i}` };
 }
 
-/** The process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. */
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-/** Starts the process's peak anew (Linux: clear_refs 5 resets VmHWM), so the peak read later is the batch's own. */
-function resetPeakRss(pid: number): void {
-  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
-
-/** A free TCP port on 127.0.0.1 (the worker's metrics, read while the file runs). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The worker's memory now, in MB: resident (the OS's figure), V8's heap used and reserved, and memory outside V8. */
 async function workerMemory(pid: number, metricsPort: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -82,10 +61,8 @@ async function workerMemory(pid: number, metricsPort: number): Promise<Record<st
 
 /** The worker's chunk-seconds per step of the file's chunks (summed over chunks, which overlap), from its metrics. */
 async function chunkStepSeconds(metricsPort: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^abono_payment_file_chunk_seconds_sum\{step="(\w+)"\} (\S+)$/gm)) out[m[1]] = round(Number(m[2]));
-  return out;
+  const sums = await histogramSums(metricsPort, 'abono_payment_file_chunk_seconds', 'step');
+  return Object.fromEntries(Object.entries(sums).map(([step, s]) => [step, round(s)]));
 }
 
 /**

@@ -1,17 +1,19 @@
 // npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse --read-floor
-//                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc]
+//                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc --compiled-worker]
 // Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a FULL DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
 // --read-floor also times PostgreSQL alone producing every chunk's texts (what the check must read).
 // --scope INCREMENTAL then marks --changed-percent of the credits changed (as the day's payments would) and
-// runs the INCREMENTAL night after the FULL one, in the same run.
+// runs the INCREMENTAL night after the FULL one, in the same run. --compiled-worker runs the worker from dist/
+// (`npm run build` first) in a process of its own, as production does.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { recalculationWorkflow } from '../src/workflows';
 import { seedPortfolio } from '../tools/seed';
-import { startBenchStack, runBenchmark } from './stack';
+import { randomUUID } from 'node:crypto';
+import { cpuSecondsOf, freePort, histogramSums, postgresCpuSeconds, resetPeakRss, rssMb, spawnAbonoProcess, startBenchStack, stopProcess, runBenchmark } from './stack';
 import { FIRST_ID, planChunks } from '../src/db/recalculation-chunks';
 import { recalculationChunkSeconds } from '../src/observability/metrics';
 import { chunkStatement } from '../src/db/credit-chunks';
@@ -69,6 +71,7 @@ async function main() {
       scope: { type: 'string', default: 'FULL' },
       'changed-percent': { type: 'string', default: '2' },
       database: { type: 'string', default: 'abono_bench_recalc' },
+      'compiled-worker': { type: 'boolean', default: false },
     },
   });
   const credits = Number(values.credits);
@@ -77,7 +80,11 @@ async function main() {
 
   if (!['FULL', 'INCREMENTAL'].includes(values.scope!)) throw new Error('--scope is FULL or INCREMENTAL');
   const db = values.database!;
-  const stack = await startBenchStack(db, { DATABASE_POOL_SIZE: '20' }, {
+  // --compiled-worker: the batch worker as production runs it (`npm run build` first), in a process of its own on
+  // a task queue of its own; without it, the worker runs in this process from the sources (under tsx).
+  const compiled = values['compiled-worker'];
+  const taskQueue = `bench-recalc-${randomUUID()}`;
+  const stack = await startBenchStack(db, { DATABASE_POOL_SIZE: '20', ...(compiled && { RUN_WORKER: 'false', TEMPORAL_TASK_QUEUE: taskQueue }) }, {
     reuse: values.reuse,
     before: async (url) => {
       const ds = createDataSource(url, 4);
@@ -98,9 +105,26 @@ async function main() {
       await ds.destroy();
     },
   });
+  const metricsPort = await freePort();
+  const worker = compiled
+    ? await spawnAbonoProcess(
+        'dist/src/worker/main.js',
+        { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_POOL_SIZE: '20', RECALC_SCHEDULE_ENABLED: 'false', METRICS_PORT: String(metricsPort) },
+        '"worker running"',
+      )
+    : undefined;
+  // The worker's CPU seconds so far: its own process's, or this one's.
+  const workerCpuSeconds = () => (worker ? cpuSecondsOf(worker.pid!) : (process.cpuUsage().user + process.cpuUsage().system) / 1e6);
   try {
     const ds = stack.abono.ds;
     const [{ payments }] = await ds.query(`SELECT count(*)::int AS payments FROM payments WHERE status = 'APPLIED'`);
+
+    // What autovacuum would have done between nights (it may be off, as on the machine these figures come from):
+    // every FULL run rewrites each credit's verification, and a reused book would carry the last runs' dead rows.
+    const vacuum = ds.createQueryRunner();
+    await vacuum.query('SET statement_timeout = 0');
+    await vacuum.query('VACUUM ANALYZE credit_verifications, credit_changes, recalculation_scope');
+    await vacuum.release();
 
     // The reference: the database's own aggregate over the same ledger.
     const a0 = performance.now();
@@ -110,8 +134,10 @@ async function main() {
     const rss0 = process.memoryUsage().rss;
     let peakRss = rss0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
-    const cpu0 = process.cpuUsage();
+    if (worker) resetPeakRss(worker.pid!);
+    const cpu0 = workerCpuSeconds();
     const machine0 = machineCpu();
+    const pg0 = postgresCpuSeconds();
     const t0 = performance.now();
     const batch = async (scope: RecalculationScope) => {
       const workflowId = `recalculation-bench-${scope.toLowerCase()}-${Date.now()}`;
@@ -120,18 +146,22 @@ async function main() {
       await recordStart(ds, workflowId, 'recalculation', input);
       return stack.abono.client.workflow.execute(recalculationWorkflow, {
         workflowId,
-        taskQueue: stack.abono.batchWorker ? (stack.abono.batchWorker.options.taskQueue as string) : 'abono-batches',
+        taskQueue: stack.config.temporal.batchTaskQueue,
         args: [input],
       });
     };
     const result = await batch('FULL');
     const wallMs = performance.now() - t0;
     if (result.scanned !== credits) throw new Error(`the FULL batch scanned ${result.scanned} of ${credits} credits (status ${result.status})`);
-    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = workerCpuSeconds() - cpu0;
     const machine1 = machineCpu();
+    const pg1 = postgresCpuSeconds();
     clearInterval(sampler);
     const incremental = values.scope === 'INCREMENTAL' ? await incrementalNight(ds, Number(values['changed-percent']), () => batch('INCREMENTAL'), wallMs) : undefined;
+    const floorPg0 = postgresCpuSeconds();
     const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, Number(values['chunk-size']), Math.max(1, stack.config.recalculation.threads)) : undefined;
+    const floorPg1 = postgresCpuSeconds();
+    const secondsBetween = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round((b - a) * 10) / 10);
 
     console.log(
       JSON.stringify(
@@ -148,44 +178,48 @@ async function main() {
           paymentsPerSecond: Math.round(payments / (wallMs / 1000)),
           inconsistent: result.inconsistent,
           errors: result.errors,
-          workerPeakRssMB: Math.round(peakRss / 1048576),
+          workerCompiled: compiled,
+          workerPeakRssMB: worker ? rssMb(worker.pid!, 'VmHWM') : Math.round(peakRss / 1048576),
           sqlAggregateSeconds: Math.round(aggregateMs / 100) / 10,
           ratioToAggregate: Math.round((wallMs / aggregateMs) * 10) / 10,
           checkThreads: stack.config.recalculation.threads,
           ...(floorMs !== undefined && {
-            readFloor: { seconds: Math.round(floorMs / 100) / 10, ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10, fullRatioToReadFloor: Math.round((wallMs / floorMs) * 10) / 10 },
+            readFloor: { seconds: Math.round(floorMs / 100) / 10, postgresCpuSeconds: secondsBetween(floorPg0, floorPg1), ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10, fullRatioToReadFloor: Math.round((wallMs / floorMs) * 10) / 10 },
           }),
           ...(incremental && { incremental }),
-          // CPU seconds used during the run: this process (worker, check threads, API), and the whole machine
-          // (adds PostgreSQL, the Temporal dev server and anything else running) out of cores × wall.
+          // CPU seconds used during the FULL run: this process (worker, check threads, API), PostgreSQL (every
+          // process of it on this machine), and the whole machine (adds the Temporal dev server and anything else
+          // running) out of cores × wall.
           cpuSeconds: {
-            workerProcess: Math.round((cpu.user + cpu.system) / 1e5) / 10,
+            workerProcess: Math.round(cpuSeconds * 10) / 10,
+            postgres: secondsBetween(pg0, pg1),
             machineBusy: machine0 && machine1 ? Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * availableParallelism() * (wallMs / 1000) * 10) / 10 : null,
             machineAvailable: Math.round(availableParallelism() * (wallMs / 1000) * 10) / 10,
           },
           // Summed over the chunks (they overlap): reading and checking a chunk on a thread (including the
           // wait for a free one), recording its result.
-          chunkPhasesSeconds: {
-            readAndCheck: await phaseSeconds('check'),
-            record: await phaseSeconds('record'),
-          },
-          note: 'worker and API in this process; the aggregate is SELECT credit_id, sum(amount) FROM payments GROUP BY credit_id over the same rows',
+          chunkPhasesSeconds: await chunkPhaseSeconds(worker ? metricsPort : undefined),
+          note: 'the API in this process, the worker too unless compiled; the aggregate is SELECT credit_id, sum(amount) FROM payments GROUP BY credit_id over the same rows',
         },
         null,
         2,
       ),
     );
   } finally {
+    if (worker) await stopProcess(worker);
     await stack.stop();
   }
 }
 
 runBenchmark(main);
 
-/** Seconds this process spent in one phase of the recalculation's chunks (the worker's own histogram), to 0.1 s. */
-async function phaseSeconds(phase: 'check' | 'record'): Promise<number> {
-  const sum = (await recalculationChunkSeconds.get()).values.find((v) => v.metricName === 'abono_recalculation_chunk_seconds_sum' && v.labels.phase === phase);
-  return Math.round((sum?.value ?? 0) * 10) / 10;
+/** Chunk-seconds in each phase of the recalculation's chunks (the worker's own histogram: this process's, or a spawned worker's metrics), to 0.1 s. */
+async function chunkPhaseSeconds(metricsPort: number | undefined): Promise<{ readAndCheck: number; record: number }> {
+  const sums: Record<string, number> = {};
+  if (metricsPort !== undefined) Object.assign(sums, await histogramSums(metricsPort, 'abono_recalculation_chunk_seconds', 'phase'));
+  else for (const v of (await recalculationChunkSeconds.get()).values) if (v.metricName === 'abono_recalculation_chunk_seconds_sum') sums[String(v.labels.phase)] = v.value;
+  const tenth = (x = 0) => Math.round(x * 10) / 10;
+  return { readAndCheck: tenth(sums.check), record: tenth(sums.record) };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { workerEnvironment, workerNodeArgs } from '../src/worker/memory';
 import fs from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { Abono, startAbono } from '../src/abono';
@@ -131,6 +132,34 @@ export function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. */
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** Starts the process's peak anew (Linux: clear_refs 5 resets VmHWM), so the peak read later is the run's own. */
+export function resetPeakRss(pid: number): void {
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** A free TCP port on 127.0.0.1 (a spawned worker's metrics). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A histogram's sums by one label, read from a process's metrics listener. */
+export async function histogramSums(metricsPort: number, histogram: string, label: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${histogram}_sum\\{${label}="(\\w+)"\\} (\\S+)$`, 'gm'))) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 /** Runs a benchmark's main: exit 0 when it printed its JSON, 1 with the error otherwise. */
 export function runBenchmark(main: () => Promise<void>): void {
   main().then(
@@ -143,7 +172,7 @@ export function runBenchmark(main: () => Promise<void>): void {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 when it is gone. */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -154,6 +183,29 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/**
+ * CPU seconds every PostgreSQL process on this machine has used so far, backends that have exited included (the
+ * postmaster's reaped children), from /proc (Linux); null where PostgreSQL does not run here.
+ */
+export function postgresCpuSeconds(): number | null {
+  let ticks = 0;
+  let found = false;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!/\((postgres|postmaster)\)/.test(stat.slice(0, stat.lastIndexOf(')') + 1))) continue;
+      // utime, stime, cutime, cstime: the 12th to 15th fields after the command name.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      found = true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found ? ticks / CLOCK_TICKS : null;
+}
 
 /** The pids whose command line matches `test`, from /proc. */
 export function pidsMatching(test: (cmdline: string) => boolean): number[] {
