@@ -91,8 +91,8 @@ function orderOf(keys: number[]): number[] | null {
 
 /**
  * Reads one of the chunk's space-separated texts field by field, in place: only the fields kept as strings (ids,
- * dates) are cut out of it. A chunk of a million credits has some 200 million fields; cutting each into a string
- * of its own was most of the check's work.
+ * dates) are cut out of it. A full check of a million credits reads some 200 million fields; cutting each into a
+ * string of its own was much of the check's own work.
  */
 class Fields {
   private at = 0;

@@ -25,8 +25,8 @@ export type PersistedState = Pick<CreditRow, 'total_paid' | 'balance' | 'paid_in
 /**
  * Persisted state and allocations against the recomputation from the ledger, all in cents (pure). Every field
  * and every allocation row is compared by value with the domain's recomputation, in cents (the stored state's
- * text read straight into cents by centsTextEquals). When something differs, the drift is described exactly as `diffState`
- * and the allocation count do.
+ * text read straight into cents by centsTextEquals, the allocations' amounts as exact numbers). When something
+ * differs, the drift is described exactly as `diffState` and the allocation count do.
  */
 export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, ledger: readonly CentsPayment[], stored: StoredAllocation[]): StateDrift[] {
   // Each payment's recomputed lines, one per instalment it touches, in instalment order.
