@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LegacyMapping, DEFAULT_MAPPING, readMappingFile } from '../src/imports/mapping';
 import { LegacyExportFormat, writeLegacyExport } from '../tools/legacy-export';
-import { freshBenchDatabase, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
+import { freshBenchDatabase, rssMb, spawnAbonoProcess, startBenchStack, stopProcess } from './stack';
 import { FloorKind, tableCopyFloor } from './table-floor';
 
 const { values } = parseArgs({
@@ -55,12 +55,6 @@ export interface ImportFigures {
   workerPeakRssMbAfterDryRun: number;
 }
 
-/** Peak resident set of a process (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
 /**
  * The hook: import `files` into the database at `databaseUrl` end to end through the API and a worker process of its
  * own: a dry run first (it changes nothing in the book), then the committing run, each timed from the upload to the
@@ -93,14 +87,14 @@ async function runImport(databaseUrl: string, files: ExportFiles, _mapping: Lega
   };
   try {
     const dry = await run('DRY_RUN');
-    const dryRunPeakRssMb = peakRssMb(worker.pid!);
+    const dryRunPeakRssMb = rssMb(worker.pid!, 'VmHWM');
     const commit = await run('APPLY');
     const r = (x: number) => Math.round(x * 100) / 100;
     return {
       commitSeconds: commit.seconds,
       dryRunSeconds: dry.seconds,
       phases: { dryRunUploadAndStage: r(dry.uploadSeconds), dryRunChunks: r(dry.importSeconds), commitUploadAndStage: r(commit.uploadSeconds), commitChunks: r(commit.importSeconds) },
-      workerPeakRssMb: peakRssMb(worker.pid!),
+      workerPeakRssMb: rssMb(worker.pid!, 'VmHWM'),
       workerPeakRssMbAfterDryRun: dryRunPeakRssMb,
     };
   } finally {

@@ -114,7 +114,11 @@ async function main() {
       )
     : undefined;
   // The worker's CPU seconds so far: its own process's, or this one's.
-  const workerCpuSeconds = () => (worker ? cpuSecondsOf(worker.pid!) : (process.cpuUsage().user + process.cpuUsage().system) / 1e6);
+  const workerCpuSeconds = () => {
+    if (worker) return cpuSecondsOf(worker.pid!);
+    const own = process.cpuUsage();
+    return (own.user + own.system) / 1e6;
+  };
   try {
     const ds = stack.abono.ds;
     const [{ payments }] = await ds.query(`SELECT count(*)::int AS payments FROM payments WHERE status = 'APPLIED'`);
