@@ -66,6 +66,16 @@ describe('payment files: one durable batch per file, each line applied exactly o
     expect(rejected).toBeGreaterThan(0);
     expect(done).toMatchObject({ status: 'COMPLETED', lineCount: plan.length, counts: { APPLIED: plan.length - rejected, REJECTED: rejected, PENDING: 0 } });
     expect((await findInconsistentCredits(ds(), { creditIds: filed })).inconsistent).toEqual([]);
+    // Each line's key holds its request as a single payment's key does: the same fields, naming its own payment.
+    const requestsOf = async (ids: string[]) =>
+      (await ds().query(`SELECT key, payment_id, request FROM idempotency_keys WHERE credit_id = ANY($1::uuid[])`, [ids]))
+        .map((k: { key: string; payment_id: string; request: Record<string, unknown> }) => {
+          const { paymentId, creditId, idempotencyKey, ...rest } = k.request;
+          expect({ paymentId, idempotencyKey }).toEqual({ paymentId: k.payment_id, idempotencyKey: k.key });
+          return JSON.stringify({ credit: ids.indexOf(creditId as string), ...rest });
+        })
+        .sort();
+    expect(await requestsOf(filed)).toEqual(await requestsOf(singles));
     // The worker's metrics say where the chunk's time went, every step of it.
     const stepsAfter = await chunkStepCounts();
     for (const step of ['lines', 'locks', 'keys', 'arithmetic', 'payments', 'ledger', 'outcomes']) expect((stepsAfter[step] ?? 0) - (stepsBefore[step] ?? 0)).toBeGreaterThanOrEqual(1);
