@@ -29,14 +29,17 @@ export type PersistedState = Pick<CreditRow, 'total_paid' | 'balance' | 'paid_in
  * differs, the drift is described exactly as `diffState` and the allocation count do.
  */
 export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, ledger: readonly CentsPayment[], stored: StoredAllocation[]): StateDrift[] {
-  // Each payment's recomputed lines, one per instalment it touches, in instalment order.
-  const lines = new Map<string, CentsLine[]>();
-  let expected = 0;
+  // Every recomputed line in the order the fold makes them, with its payment: by instalment, then by ledger order
+  // (the waterfall never goes back to an earlier instalment), which is the order the stored rows usually come in.
+  const lineIds: string[] = [];
+  const lines: CentsLine[] = [];
   let s: CentsState;
   try {
     s = foldLedger(schedule, ledger, amountOf, (p, l) => {
-      lines.set(p.id, l);
-      expected += l.length;
+      for (let k = 0; k < l.length; k++) {
+        lineIds.push(p.id);
+        lines.push(l[k]);
+      }
     });
   } catch (err) {
     // A ledger the domain refuses (e.g. more paid than owed) is drift too.
@@ -52,15 +55,20 @@ export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, le
   // stateOf reads only the persisted-state columns.
   const drift = sameState ? [] : diffState(stateOf(credit as CreditRow), decimalState(schedule.totalAmount, s));
 
+  const expected = lines.length;
   let mismatched = stored.length !== expected;
+  let byPayment: Map<string, CentsLine[]> | undefined;
   for (let i = 0; i < stored.length && !mismatched; i++) {
     const r = stored[i];
-    const of = lines.get(r.paymentId);
-    let l: CentsLine | undefined;
-    for (let j = 0; of && j < of.length && !l; j++) if (of[j].installmentNumber === r.installmentNumber) l = of[j];
-    if (l === undefined) {
-      mismatched = true;
-      break;
+    let l: CentsLine | undefined = lines[i];
+    if (lineIds[i] !== r.paymentId || l.installmentNumber !== r.installmentNumber) {
+      // Out of the fold's order: find the row's line by payment and instalment.
+      byPayment ??= linesByPayment(lineIds, lines);
+      l = byPayment.get(r.paymentId)?.find((x) => x.installmentNumber === r.installmentNumber);
+      if (l === undefined) {
+        mismatched = true;
+        break;
+      }
     }
     // Amounts are below 10^14 cents: as numbers they and their differences are exact.
     const amount = Number(l.amount);
@@ -72,6 +80,16 @@ export function driftOfCents(credit: PersistedState, schedule: CentsSchedule, le
 }
 
 const amountOf = (p: CentsPayment): bigint => p.amount;
+
+function linesByPayment(lineIds: string[], lines: CentsLine[]): Map<string, CentsLine[]> {
+  const out = new Map<string, CentsLine[]>();
+  for (let k = 0; k < lines.length; k++) {
+    const of = out.get(lineIds[k]);
+    if (of) of.push(lines[k]);
+    else out.set(lineIds[k], [lines[k]]);
+  }
+  return out;
+}
 
 const ALLOCATION_COLUMNS = 'payment_id, installment_number, amount, principal, interest, remaining_for_installment';
 
