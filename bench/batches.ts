@@ -71,8 +71,8 @@ async function chunkStepSeconds(metricsPort: number): Promise<Record<string, num
  * back by COPY into copies of their tables; `bare` (the issue's floor) or with the real tables' constraints (`schema`).
  * `everyRow` adds the rows a file records beyond the ledger's, each one the issue asks for: its stored lines (COPYed
  * before anything applies), each line's idempotency key (the key space single payments share) and each line's
- * outcome; with the constraints, that is the least PostgreSQL does for everything the file durably records, with
- * nothing read, locked or computed.
+ * outcome; with the constraints, that is what PostgreSQL does for everything the file durably records, on one
+ * connection, with nothing read, locked or computed.
  */
 async function copyFloor(databaseUrl: string, batch: { id: string; workflowId: string }, kind: 'bare' | 'schema', everyRow = false): Promise<{ seconds: number; rows: number }> {
   const ids: string[] = [];
@@ -191,8 +191,9 @@ async function main() {
           copyFloor: { rows: floor.rows, seconds: round(floor.seconds), linesPerSecond: Math.round(floorRate) },
           // Not the target's floor: what PostgreSQL must do for these rows in any case (see copyFloor).
           schemaCopyFloor: { rows: schemaFloor.rows, seconds: round(schemaFloor.seconds), linesPerSecond: Math.round(LINES / schemaFloor.seconds) },
-          // Nor this: every row the file records (its lines, keys and outcomes too), with the constraints. The file
-          // can go no faster than it; `copyFloorToEveryRow` is the most of the target's floor any file path could reach.
+          // Nor this: every row the file records (its lines, keys and outcomes too), with the constraints, on one
+          // connection as every floor here loads. `copyFloorToEveryRow` is the most of the target's floor that a file
+          // path which read, locked and computed nothing would reach writing the same way (a file writes on several).
           everyRowCopyFloor: { seconds: round(everyRowFloor.seconds), linesPerSecond: Math.round(LINES / everyRowFloor.seconds) },
           ratios: {
             fileToPlain: round(fileRate / plainRate),
