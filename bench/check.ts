@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Client, Query } from 'pg';
 import { streamingChunkChecker } from '../src/db/chunk-check';
-import { ChunkCredit, ChunkRange, chunkStatement, driftOfChunkCredit, loadChunk } from '../src/db/credit-chunks';
+import { ChunkCredit, ChunkRange, chunkStatement, driftOfChunkCredit, loadChunk, STATEMENT_CREDITS } from '../src/db/credit-chunks';
 import { createDataSource } from '../src/db/data-source';
 import { FIRST_ID, planChunks } from '../src/db/recalculation-chunks';
 import { runBenchmark } from './stack';
@@ -27,7 +27,9 @@ async function main() {
   const chunkSize = Number(values['chunk-size']);
   const ds = createDataSource(url, 2, { statementTimeoutMs: 0 });
   await ds.initialize();
-  const bounds = await planChunks(ds, FIRST_ID, chunkSize, Math.ceil(Number(values.credits) / chunkSize));
+  // A range per statement the check reads (a chunk of more credits is read by several).
+  const statementCredits = Math.min(chunkSize, STATEMENT_CREDITS);
+  const bounds = await planChunks(ds, FIRST_ID, statementCredits, Math.ceil(Number(values.credits) / statementCredits));
   if (bounds.length === 0) throw new Error(`no credits in ${values.database}: load a book with npm run bench:recalc first`);
   const ranges: ChunkRange[] = bounds.map((hi, i) => ({ lo: i === 0 ? FIRST_ID : bounds[i - 1], hi }));
 

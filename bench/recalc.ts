@@ -1,4 +1,4 @@
-// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 2000 --parallelism 4 --reuse --read-floor
+// npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 10000 --parallelism 4 --reuse --read-floor
 //                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc --compiled-worker]
 // Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a FULL DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { cpuSecondsOf, freePort, histogramSums, postgresCpuSeconds, resetPeakRss, rssMb, spawnAbonoProcess, startBenchStack, stopProcess, runBenchmark } from './stack';
 import { FIRST_ID, planChunks } from '../src/db/recalculation-chunks';
 import { recalculationChunkSeconds } from '../src/observability/metrics';
-import { chunkStatement } from '../src/db/credit-chunks';
+import { chunkStatement, STATEMENT_CREDITS } from '../src/db/credit-chunks';
 import { NO_JIT_LOCAL } from '../src/db/chunk-check';
 import { DataSource } from 'typeorm';
 import type { RecalculationScope } from '../src/domain';
@@ -36,12 +36,13 @@ function machineCpu(): { busy: number; total: number } | undefined {
 }
 
 /**
- * PostgreSQL alone producing the texts of every chunk, on as many connections as the batch has check threads,
- * with nothing sent back but a sum of their lengths (which makes it build them all) and nothing checked: the
- * least the check's reading can take on this database.
+ * PostgreSQL alone producing the texts of every chunk, by the statements the check reads them with (STATEMENT_CREDITS
+ * credits each), on as many connections as the batch has check threads, with nothing sent back but a sum of their
+ * lengths (which makes it build them all) and nothing checked: the least the check's reading can take on this database.
  */
 async function readFloorMs(ds: DataSource, credits: number, chunkSize: number, connections: number): Promise<number> {
-  const bounds = await planChunks(ds, FIRST_ID, chunkSize, Math.ceil(credits / chunkSize) + 1);
+  const statementCredits = Math.min(chunkSize, STATEMENT_CREDITS);
+  const bounds = await planChunks(ds, FIRST_ID, statementCredits, Math.ceil(credits / statementCredits) + 1);
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -64,7 +65,8 @@ async function main() {
     options: {
       credits: { type: 'string', default: '1000000' },
       'payments-per-credit': { type: 'string', default: '10' },
-      'chunk-size': { type: 'string', default: '2000' },
+      // Credits per chunk (one activity each): RECALC_CHUNK_SIZE's default unless given.
+      'chunk-size': { type: 'string' },
       parallelism: { type: 'string', default: '4' },
       reuse: { type: 'boolean', default: false },
       'read-floor': { type: 'boolean', default: false },
@@ -105,6 +107,7 @@ async function main() {
       await ds.destroy();
     },
   });
+  const chunkSize = values['chunk-size'] ? Number(values['chunk-size']) : stack.config.recalculation.chunkSize;
   const metricsPort = await freePort();
   const worker = compiled
     ? await spawnAbonoProcess(
@@ -145,7 +148,7 @@ async function main() {
     const t0 = performance.now();
     const batch = async (scope: RecalculationScope) => {
       const workflowId = `recalculation-bench-${scope.toLowerCase()}-${Date.now()}`;
-      const input: RecalculationInput = { mode: 'DRY_RUN', scope, chunkSize: Number(values['chunk-size']), parallelism: Number(values.parallelism), startedBy: 'bench' };
+      const input: RecalculationInput = { mode: 'DRY_RUN', scope, chunkSize, parallelism: Number(values.parallelism), startedBy: 'bench' };
       // A batch runs only a start recorded first (as the API records it).
       await recordStart(ds, workflowId, 'recalculation', input);
       return stack.abono.client.workflow.execute(recalculationWorkflow, {
@@ -163,7 +166,7 @@ async function main() {
     clearInterval(sampler);
     const incremental = values.scope === 'INCREMENTAL' ? await incrementalNight(ds, Number(values['changed-percent']), () => batch('INCREMENTAL'), wallMs) : undefined;
     const floorPg0 = postgresCpuSeconds();
-    const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, Number(values['chunk-size']), Math.max(1, stack.config.recalculation.threads)) : undefined;
+    const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, chunkSize, Math.max(1, stack.config.recalculation.threads)) : undefined;
     const floorPg1 = postgresCpuSeconds();
     const secondsBetween = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round((b - a) * 10) / 10);
 
@@ -175,7 +178,7 @@ async function main() {
           credits: result.scanned,
           payments,
           seeded: seeded ?? 'reused',
-          chunkSize: Number(values['chunk-size']),
+          chunkSize,
           parallelism: Number(values.parallelism),
           wallSeconds: Math.round(wallMs / 100) / 10,
           creditsPerSecond: Math.round(result.scanned / (wallMs / 1000)),

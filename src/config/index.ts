@@ -79,7 +79,9 @@ const schema = z.object({
   RECALC_FULL_SCHEDULE_ENABLED: bool.default(true),
   RECALC_FULL_SCHEDULE_CRON: z.string().default('0 3 * * 0'),
   RECALC_FULL_SCHEDULE_ID: z.string().min(1).default('abono-weekly-full-recalculation'),
-  RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
+  // Credits per chunk, one Temporal activity each (read STATEMENT_CREDITS at a time): large enough that the
+  // engine's fixed cost per activity is small beside the chunk's reading, small enough to retry cheaply.
+  RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(10000),
   RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.
   RECALC_THREADS: z.coerce.number().int().min(0).max(64).optional(),

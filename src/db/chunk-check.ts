@@ -1,10 +1,10 @@
 // The recalculation's chunk check, on worker threads so that a batch uses every core of the machine: a
-// thread reads its chunk (one statement, on its own connection), recomputes and compares every credit
+// thread reads its chunk (a statement per STATEMENT_CREDITS credits, on its own connection), recomputes and compares every credit
 // with the domain module, and hands back only the drifted ones. This module is also the threads' entry.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Client, ClientConfig, Query, types as pgTypes } from 'pg';
 import { DataSource } from 'typeorm';
-import { ChunkCredit, chunkStatement, ChunkRange, CreditDrift, driftOfChunkCredit, loadChunk } from './credit-chunks';
+import { ChunkCredit, ChunkRange, CreditDrift, driftOfChunkCredit, loadChunk, readChunkByStatements } from './credit-chunks';
 import type { Proven } from './verification-marks';
 
 /** A batch of fewer named credits than this is checked on the calling thread (a thread's start costs more). */
@@ -134,7 +134,7 @@ function urlOf(ds: DataSource): string | undefined {
 
 /**
  * Reads and checks one chunk: on a check thread when it is worth one (and threads are on), else right here.
- * Either way one statement reads the chunk (one snapshot) and the domain module recomputes every credit.
+ * Either way each credit is read whole by one statement (one snapshot) and the domain module recomputes it.
  */
 export async function checkChunk(ds: DataSource, range: ChunkRange, threadCount: number): Promise<ChunkCheck> {
   const url = urlOf(ds);
@@ -186,13 +186,15 @@ export function streamingChunkChecker(config: { url: string; statementTimeoutMs:
   };
   // Each credit is checked as its row arrives, while PostgreSQL goes on producing the next ones; its
   // text is garbage at once instead of living as long as the whole chunk.
-  const checkStreaming = (c: Client, range: ChunkRange): Promise<ChunkCheck> =>
+  const checkStatement = (c: Client, statement: { text: string; values: unknown[] }, result: ChunkCheck): Promise<{ count: number; lastId?: string }> =>
     new Promise((resolve, reject) => {
-      const { text, values } = chunkStatement(range);
-      const result = emptyCheck();
+      let count = 0;
+      let lastId: string | undefined;
       let failure: unknown;
-      const q = new Query(text, values);
+      const q = new Query(statement.text, statement.values);
       q.on('row', (row: ChunkCredit) => {
+        count += 1;
+        lastId = row.id;
         if (failure !== undefined) return;
         try {
           checkInto(result, row);
@@ -201,9 +203,14 @@ export function streamingChunkChecker(config: { url: string; statementTimeoutMs:
         }
       });
       q.on('error', reject);
-      q.on('end', () => (failure === undefined ? resolve(result) : reject(failure)));
+      q.on('end', () => (failure === undefined ? resolve({ count, lastId }) : reject(failure)));
       c.query(q);
     });
+  const checkStreaming = async (c: Client, range: ChunkRange): Promise<ChunkCheck> => {
+    const result = emptyCheck();
+    await readChunkByStatements(range, (statement) => checkStatement(c, statement, result));
+    return result;
+  };
   const close = async () => {
     const old = client;
     client = undefined;

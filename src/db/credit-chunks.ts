@@ -12,7 +12,7 @@ import { driftOfCents, PersistedState, StoredAllocation } from './credit-drift';
 /**
  * One credit of a chunk as the check reads it: the persisted state, and its schedule, ledger and
  * allocation rows each folded by PostgreSQL into one space-separated text (numbers and amounts as
- * PostgreSQL prints them), so that a chunk of thousands of credits is one statement (one snapshot) and
+ * PostgreSQL prints them), so that thousands of credits are one statement (one snapshot) and
  * thousands of rows, not a hundred thousand.
  */
 export interface ChunkCredit extends PersistedState {
@@ -38,7 +38,16 @@ export interface ChunkRange {
   creditIds?: string[];
   /** or only those in this INCREMENTAL batch's scope. */
   scopeRunId?: string;
+  /** Credits per statement (default STATEMENT_CREDITS; tests make it small to read a chunk by several). */
+  statementCredits?: number;
 }
+
+/**
+ * The most credits one chunk statement reads. A chunk (a batch's unit of work, one Temporal activity) may hold more:
+ * it is then read by several statements in id order, each credit whole in one of them (so in one snapshot), and
+ * a statement stays well inside the statement timeout whatever the chunk's size and however long the ledgers.
+ */
+export const STATEMENT_CREDITS = 2000;
 
 /** The chunk's filter beyond its id range: named credits, or a batch's scope (parameter $3). */
 function chunkFilter(range: ChunkRange): { sql: string; values: unknown[] } {
@@ -48,10 +57,10 @@ function chunkFilter(range: ChunkRange): { sql: string; values: unknown[] } {
 }
 
 /**
- * The statement that reads a chunk of credits with everything the check compares, in ONE statement (so one
- * snapshot, without a transaction): the credits by id range and, for each, the aggregated text of its
- * instalments, applied payments and allocation rows, each read by its credit_id index (no sort, no
- * temporary files).
+ * The statement that reads a chunk's credits with everything the check compares (the first STATEMENT_CREDITS of
+ * them; readChunkByStatements reads the rest), each credit whole in ONE statement (so one snapshot, without a
+ * transaction): the credits by id range and, for each, the aggregated text of its instalments, applied payments
+ * and allocation rows, each read by its credit_id index (no sort, no temporary files).
  */
 export function chunkStatement(range: ChunkRange): { text: string; values: unknown[] } {
   const filter = chunkFilter(range);
@@ -70,15 +79,39 @@ export function chunkStatement(range: ChunkRange): { text: string; values: unkno
                      string_agg(concat_ws(' ', number, amount, principal, cumulative_due), ' ') AS schedule
                 FROM credit_installments WHERE credit_id = c.id) i ON true
       WHERE c.id > $1 AND c.id <= $2${filter.sql}
-      ORDER BY c.id`,
+      ORDER BY c.id
+      LIMIT ${statementCreditsOf(range)}`,
     values: [range.lo, range.hi, ...filter.values],
   };
 }
 
-/** Runs chunkStatement and returns its rows. */
+function statementCreditsOf(range: ChunkRange): number {
+  const n = range.statementCredits ?? STATEMENT_CREDITS;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`statementCredits must be a positive integer, not ${n}`);
+  return n;
+}
+
+/**
+ * Reads a chunk statement by statement, in id order: `read` runs one (chunkStatement of what is left) and answers
+ * how many credits it read and the last one's id; a statement that reads fewer than its limit ends the chunk.
+ */
+export async function readChunkByStatements(range: ChunkRange, read: (statement: { text: string; values: unknown[] }) => Promise<{ count: number; lastId?: string }>): Promise<void> {
+  const limit = statementCreditsOf(range);
+  for (let rest: ChunkRange | undefined = range; rest; ) {
+    const { count, lastId } = await read(chunkStatement(rest));
+    rest = count < limit || lastId === undefined ? undefined : { ...rest, lo: lastId };
+  }
+}
+
+/** The rows of chunkStatement over the whole chunk (a statement at a time). */
 export async function loadChunk(q: Pick<EntityManager, 'query'>, range: ChunkRange): Promise<ChunkCredit[]> {
-  const { text, values } = chunkStatement(range);
-  return q.query(text, values);
+  const rows: ChunkCredit[] = [];
+  await readChunkByStatements(range, async ({ text, values }) => {
+    const page: ChunkCredit[] = await q.query(text, values);
+    for (const r of page) rows.push(r);
+    return { count: page.length, lastId: page[page.length - 1]?.id };
+  });
+  return rows;
 }
 
 /** Record numbers in order (a GROUP BY feeds string_agg in no promised order): the permutation, or null if in order. */

@@ -65,6 +65,27 @@ describe('the recalculation chunk check', () => {
     expect(await backends()).toBe(0);
   });
 
+  it('a chunk read by several statements finds the same as one statement, every credit once', async () => {
+    const whole = normalised(await checkChunk(ds, ALL, 0));
+    // 40 credits 3 at a time (13 full statements, then 1), and 40 at a time (a full statement, then an empty one).
+    for (const statementCredits of [3, 40]) {
+      const byStatements = { ...ALL, statementCredits };
+      expect(normalised(await checkChunk(ds, byStatements, 0))).toEqual(whole);
+      const checker = streamingChunkChecker({ url, statementTimeoutMs: 30_000 });
+      try {
+        const streamed = await checker.check(byStatements);
+        expect(normalised(streamed)).toEqual(whole);
+        expect(new Set(streamed.proven.creditIds).size).toBe(streamed.proven.creditIds.length);
+      } finally {
+        await checker.close();
+      }
+    }
+    // Named credits, two statements of one.
+    const named = await checkChunk(ds, { ...ALL, creditIds: [drifted[0], drifted[1]], statementCredits: 1 }, 0);
+    expect(named.scanned).toBe(2);
+    expect(sorted(named.drift.map((d) => d.creditId))).toEqual(sorted([drifted[0], drifted[1]]));
+  });
+
   it('real check threads find the same', async () => {
     expect(normalised(await checkChunk(ds, ALL, 2))).toEqual(normalised(await checkChunk(ds, ALL, 0)));
   });
