@@ -16,6 +16,7 @@ import { PaymentBatches1732000016001 } from './migrations/1732000016001-PaymentB
 import { PaymentBatchOutcomes1732000016002 } from './migrations/1732000016002-PaymentBatchOutcomes';
 import { Imports1732000017000 } from './migrations/1732000017000-Imports';
 import { VerificationScopeReads1732000018100 } from './migrations/1732000018100-VerificationScopeReads';
+import { PaymentIndexes1732000019000 } from './migrations/1732000019000-PaymentIndexes';
 
 export const migrations = [
   InitialSchema1732000000000,
@@ -30,6 +31,7 @@ export const migrations = [
   Imports1732000017000,
   PaymentBatchOutcomes1732000016002,
   VerificationScopeReads1732000018100,
+  PaymentIndexes1732000019000,
 ];
 
 /** Default PostgreSQL statement_timeout of every pooled connection (DATABASE_STATEMENT_TIMEOUT_MS). */
