@@ -71,7 +71,10 @@ describe('fresh histories of each path replay too', () => {
     };
     const fileCredits = [];
     for (let i = 0; i < 5; i++) fileCredits.push(await createCredit(app));
-    const lines = fileCredits.flatMap((c, i) => ['100.00', '50.00'].map((amount, j) => ({ creditId: c.id, amount, paymentDate: '2026-02-01', reference: `replay-${i}-${j}`, lineKey: randomUUID() })));
+    // Uneven chunks (the first credit's 40 lines are one chunk, the others two lines each), so that chunks end at
+    // different times: the history shows how the next chunk is started when one of those in flight ends.
+    const amountsOf = (i: number) => (i === 0 ? Array.from({ length: 40 }, () => '1.00') : ['100.00', '50.00']);
+    const lines = fileCredits.flatMap((c, i) => amountsOf(i).map((amount, j) => ({ creditId: c.id, amount, paymentDate: '2026-02-01', reference: `replay-${i}-${j}`, lineKey: randomUUID() })));
     const file = await uploadFile(app, csvFile(lines), randomUUID());
     expect(await waitForBatch(app, file.body.id)).toMatchObject({ status: 'COMPLETED' });
     const fileReversal = await call(app, 'POST', `/v1/payment-batches/${file.body.id}/reversal`, { key: app.keys.operator, body: { reason: 'replay test' } });
