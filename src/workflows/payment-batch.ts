@@ -1,10 +1,11 @@
-import { CancellationScope, continueAsNew, defineQuery, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PaymentBatchActivities } from '../activities/payment-batch-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { FIRST_ID } from '../domain/keyset';
 import { Decimal, formatMoney } from '../domain/money';
 import type { PaymentBatchInput, PaymentBatchProgress } from './types';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
+import { runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<PaymentBatchActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<PaymentBatchActivities>(BATCH_CHUNK_OPTIONS);
@@ -13,8 +14,8 @@ export const paymentBatchProgress = defineQuery<PaymentBatchProgress>('paymentBa
 
 /**
  * A payment file (or a file's reversal): its lines were stored by the API; this applies them in chunks of
- * credits, a few chunks at a time, each chunk one transaction. Cancelling stops after the chunks in flight:
- * what they applied stays applied. Continues as new before the history grows large.
+ * credits, a few chunks at a time (the next starting as soon as one ends), each chunk one transaction. Cancelling
+ * stops after the chunks in flight: what they applied stays applied. Continues as new before the history grows large.
  */
 export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<PaymentBatchProgress> {
   const p: PaymentBatchProgress = input.carried ?? {
@@ -48,31 +49,33 @@ export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<Pa
       p.linesRead = prepared.lineCount;
       p.rejected = prepared.notFound;
     }
-    while (!cancelled) {
-      const bounds = await db.planBatchChunks({ batchId: input.batchId, after: p.position, lines: input.chunkLines, count: input.parallelism });
-      if (bounds.length === 0) break;
-      const results = await Promise.all(
-        bounds.map((hi, i) => {
-          const lo = i === 0 ? p.position : bounds[i - 1];
-          return input.reverses
-            ? chunks.reverseBatchChunk({ batchId: input.batchId, reverses: input.reverses.batchId, lo, hi, reason: input.reverses.reason, actor: input.actor, wf })
-            : chunks.applyBatchChunk({ batchId: input.batchId, lo, hi, mode: input.mode, actor: input.actor, wf });
-        }),
-      );
-      let amount = new Decimal(p.amountApplied);
-      for (const r of results) {
-        p.applied += r.applied;
-        p.rejected += r.rejected;
-        p.duplicate += r.duplicate;
-        amount = amount.plus(r.amountApplied);
-      }
-      p.amountApplied = formatMoney(amount);
-      p.chunks += results.length;
-      p.position = bounds[bounds.length - 1];
-      const seconds = (Date.now() - p.startedAtMs) / 1000;
-      p.linesPerSecond = seconds > 0 ? Math.round((p.applied + p.rejected + p.duplicate) / seconds) : 0;
-      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+    // Files started before the window ran their chunks in rounds (a round's chunks, then the next plan).
+    if (patched('payment-batch-chunk-window')) {
+      for (;;) {
+        const { more } = await runChunkWindow(p.position, {
+          parallelism: input.parallelism,
+          plan: (after, count) => db.planBatchChunks({ batchId: input.batchId, after, lines: input.chunkLines, count }),
+          run: async (lo, hi) => addChunk(p, await runChunk(input, lo, hi, wf)),
+          holding: () => cancelled || historyIsLong(),
+          advanced: (position) => {
+            p.position = position;
+            p.linesPerSecond = linesPerSecond(p);
+          },
+        });
+        if (!more || cancelled) break;
         await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
+      }
+    } else {
+      while (!cancelled) {
+        const bounds = await db.planBatchChunks({ batchId: input.batchId, after: p.position, lines: input.chunkLines, count: input.parallelism });
+        if (bounds.length === 0) break;
+        const results = await Promise.all(bounds.map((hi, i) => runChunk(input, i === 0 ? p.position : bounds[i - 1], hi, wf)));
+        for (const r of results) addChunk(p, r);
+        p.position = bounds[bounds.length - 1];
+        p.linesPerSecond = linesPerSecond(p);
+        if (historyIsLong()) {
+          await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
+        }
       }
     }
     p.status = cancelled ? 'CANCELLED' : 'COMPLETED';
@@ -81,3 +84,28 @@ export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<Pa
   upsertSearchAttributes([{ key: OperationStatus, value: p.status }]);
   return p;
 }
+
+type ChunkResult = { applied: number; rejected: number; duplicate: number; amountApplied: string };
+
+/** One chunk of the file (or of its reversal). */
+function runChunk(input: PaymentBatchInput, lo: string, hi: string, wf: { workflowId: string; runId: string }): Promise<ChunkResult> {
+  return input.reverses
+    ? chunks.reverseBatchChunk({ batchId: input.batchId, reverses: input.reverses.batchId, lo, hi, reason: input.reverses.reason, actor: input.actor, wf })
+    : chunks.applyBatchChunk({ batchId: input.batchId, lo, hi, mode: input.mode, actor: input.actor, wf });
+}
+
+/** A finished chunk's counts and amount, added to the batch's progress. */
+function addChunk(p: PaymentBatchProgress, r: ChunkResult): void {
+  p.applied += r.applied;
+  p.rejected += r.rejected;
+  p.duplicate += r.duplicate;
+  p.amountApplied = formatMoney(new Decimal(p.amountApplied).plus(r.amountApplied));
+  p.chunks += 1;
+}
+
+function linesPerSecond(p: PaymentBatchProgress): number {
+  const seconds = (Date.now() - p.startedAtMs) / 1000;
+  return seconds > 0 ? Math.round((p.applied + p.rejected + p.duplicate) / seconds) : 0;
+}
+
+const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000;

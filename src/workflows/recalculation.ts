@@ -19,6 +19,7 @@ import type { RecalculationInput, RecalculationProgress, ReviewDecision } from '
 import { FIRST_ID } from '../domain/keyset';
 import { OPEN_RECALCULATION_STATUSES } from '../domain/status';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
+import { runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<RecalculationActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<RecalculationActivities>(BATCH_CHUNK_OPTIONS);
@@ -165,60 +166,31 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
 }
 
 /**
- * The scan with `parallelism` chunks always in flight: a chunk that finishes makes room for the next at once,
- * planned ahead while the others run, so the check threads never wait for a whole round to end. Progress counts
- * each chunk as it finishes; the position moves over the finished chunks in id order only, so a batch that
- * continues as new (after the chunks in flight have finished) resumes exactly after them.
+ * The scan with `parallelism` chunks always in flight (runChunkWindow): a chunk that finishes makes room for the next
+ * at once, so the check threads never wait for a whole round to end. Continues as new once the chunks in flight have
+ * finished, from the position they reached.
  */
 async function scanInWindow(input: RecalculationInput, p: RecalculationProgress, rollOver: () => Promise<void>): Promise<void> {
   const incremental = input.scope === 'INCREMENTAL';
-  const window: Array<{ hi: string; done: boolean }> = [];
-  let planned: string[] = [];
-  let next = p.position;
-  let more = true;
-  let inFlight = 0;
-  let finished = 0;
-  let failure: unknown;
   for (;;) {
-    const draining = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000;
-    while (more && !draining && failure === undefined && inFlight < input.parallelism) {
-      if (planned.length === 0) {
-        planned = await db.planRecalculationChunks({ after: next, chunkSize: input.chunkSize, count: input.parallelism, creditIds: input.creditIds, ...(incremental ? { scopeRunId: p.runId } : {}) });
-        if (planned.length === 0) {
-          more = false;
-          break;
-        }
-      }
-      const slot = { hi: planned.shift()!, done: false };
-      const args = { runId: p.runId, lo: next, hi: slot.hi, mode: input.mode, creditIds: input.creditIds, actor: input.startedBy, ...(incremental ? { incremental } : {}) };
-      next = slot.hi;
-      window.push(slot);
-      inFlight += 1;
-      chunks.recalculateChunk(args).then(
-        (r) => {
-          p.scanned += r.scanned;
-          p.inconsistent += r.inconsistent;
-          p.corrected += r.corrected;
-          p.errors += r.errors;
-          slot.done = true;
-          inFlight -= 1;
-          finished += 1;
-        },
-        (err) => {
-          failure ??= err;
-          inFlight -= 1;
-        },
-      );
-    }
-    if (failure !== undefined) throw failure;
-    while (window[0]?.done) p.position = window.shift()!.hi;
-    const seconds = (Date.now() - p.startedAtMs) / 1000;
-    p.creditsPerSecond = seconds > 0 ? Math.round(p.scanned / seconds) : p.scanned;
-    if (inFlight === 0) {
-      if (!more) break;
-      if (draining) await rollOver();
-    }
-    const seen = finished;
-    await condition(() => finished > seen || failure !== undefined);
+    const { more } = await runChunkWindow(p.position, {
+      parallelism: input.parallelism,
+      plan: (after, count) => db.planRecalculationChunks({ after, chunkSize: input.chunkSize, count, creditIds: input.creditIds, ...(incremental ? { scopeRunId: p.runId } : {}) }),
+      run: async (lo, hi) => {
+        const r = await chunks.recalculateChunk({ runId: p.runId, lo, hi, mode: input.mode, creditIds: input.creditIds, actor: input.startedBy, ...(incremental ? { incremental } : {}) });
+        p.scanned += r.scanned;
+        p.inconsistent += r.inconsistent;
+        p.corrected += r.corrected;
+        p.errors += r.errors;
+      },
+      holding: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000,
+      advanced: (position) => {
+        p.position = position;
+        const seconds = (Date.now() - p.startedAtMs) / 1000;
+        p.creditsPerSecond = seconds > 0 ? Math.round(p.scanned / seconds) : p.scanned;
+      },
+    });
+    if (!more) return;
+    await rollOver();
   }
 }
