@@ -1,11 +1,13 @@
 // npm run bench:recalc [-- --credits 1000000 --payments-per-credit 10 --chunk-size 10000 --parallelism 4 --reuse --read-floor
-//                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc --compiled-worker]
+//                          --scope INCREMENTAL --changed-percent 2 --database abono_bench_recalc --compiled-worker --pairs 3]
 // Loads a portfolio (COPY; --reuse keeps one loaded earlier), runs a FULL DRY_RUN recalculation
 // through the real workflow and worker, and compares with a plain SQL aggregate over the same data.
 // --read-floor also times PostgreSQL alone producing every chunk's texts (what the check must read).
 // --scope INCREMENTAL then marks --changed-percent of the credits changed (as the day's payments would) and
 // runs the INCREMENTAL night after the FULL one, in the same run. --compiled-worker runs the worker from dist/
-// (`npm run build` first) in a process of its own, as production does.
+// (`npm run build` first) in a process of its own, as production does. --pairs N (with --read-floor) then times
+// N−1 more FULL runs, each followed by its read floor, and prints every pair's ratio and their median: on a shared
+// machine the floor alone moves by a fifth between minutes, so one pair's ratio is one sample of a spread.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -74,6 +76,7 @@ async function main() {
       'changed-percent': { type: 'string', default: '2' },
       database: { type: 'string', default: 'abono_bench_recalc' },
       'compiled-worker': { type: 'boolean', default: false },
+      pairs: { type: 'string', default: '1' },
     },
   });
   const credits = Number(values.credits);
@@ -81,6 +84,9 @@ async function main() {
   let seeded: { ms: number; payments: number } | undefined;
 
   if (!['FULL', 'INCREMENTAL'].includes(values.scope!)) throw new Error('--scope is FULL or INCREMENTAL');
+  const pairs = Number(values.pairs);
+  if (!Number.isSafeInteger(pairs) || pairs < 1) throw new Error('--pairs is a positive integer');
+  if (pairs > 1 && !values['read-floor']) throw new Error('--pairs needs --read-floor (a pair is a FULL run and its floor)');
   const db = values.database!;
   // --compiled-worker: the batch worker as production runs it (`npm run build` first), in a process of its own on
   // a task queue of its own; without it, the worker runs in this process from the sources (under tsx).
@@ -128,10 +134,13 @@ async function main() {
 
     // What autovacuum would have done between nights (it may be off, as on the machine these figures come from):
     // every FULL run rewrites each credit's verification, and a reused book would carry the last runs' dead rows.
-    const vacuum = ds.createQueryRunner();
-    await vacuum.query('SET statement_timeout = 0');
-    await vacuum.query('VACUUM ANALYZE credit_verifications, credit_changes, recalculation_scope');
-    await vacuum.release();
+    const vacuum = async () => {
+      const qr = ds.createQueryRunner();
+      await qr.query('SET statement_timeout = 0');
+      await qr.query('VACUUM ANALYZE credit_verifications, credit_changes, recalculation_scope');
+      await qr.release();
+    };
+    await vacuum();
 
     // The reference: the database's own aggregate over the same ledger.
     const a0 = performance.now();
@@ -164,11 +173,27 @@ async function main() {
     const machine1 = machineCpu();
     const pg1 = postgresCpuSeconds();
     clearInterval(sampler);
+    // The first FULL run's chunks alone (the worker's histogram sums every batch it runs).
+    const phases = await chunkPhaseSeconds(worker ? metricsPort : undefined);
     const incremental = values.scope === 'INCREMENTAL' ? await incrementalNight(ds, Number(values['changed-percent']), () => batch('INCREMENTAL'), wallMs) : undefined;
+    const readFloor = () => readFloorMs(ds, result.scanned, chunkSize, Math.max(1, stack.config.recalculation.threads));
     const floorPg0 = postgresCpuSeconds();
-    const floorMs = values['read-floor'] ? await readFloorMs(ds, result.scanned, chunkSize, Math.max(1, stack.config.recalculation.threads)) : undefined;
+    const floorMs = values['read-floor'] ? await readFloor() : undefined;
     const floorPg1 = postgresCpuSeconds();
     const secondsBetween = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round((b - a) * 10) / 10);
+    const tenths = (ms: number) => Math.round(ms / 100) / 10;
+    // The further pairs: each FULL run (after the same vacuum) and at once its floor.
+    const timedPairs = floorMs === undefined ? [] : [{ fullMs: wallMs, floorMs }];
+    for (let i = 1; i < pairs; i++) {
+      await vacuum();
+      const f0 = performance.now();
+      const again = await batch('FULL');
+      const fullMs = performance.now() - f0;
+      if (again.scanned !== credits || again.inconsistent !== 0) throw new Error(`pair ${i + 1}: the FULL batch scanned ${again.scanned} of ${credits}, ${again.inconsistent} inconsistent`);
+      timedPairs.push({ fullMs, floorMs: await readFloor() });
+    }
+    const ratios = timedPairs.map((p) => p.fullMs / p.floorMs).sort((a, b) => a - b);
+    const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2);
 
     console.log(
       JSON.stringify(
@@ -193,6 +218,15 @@ async function main() {
           ...(floorMs !== undefined && {
             readFloor: { seconds: Math.round(floorMs / 100) / 10, postgresCpuSeconds: secondsBetween(floorPg0, floorPg1), ratioToAggregate: Math.round((floorMs / aggregateMs) * 10) / 10, fullRatioToReadFloor: Math.round((wallMs / floorMs) * 10) / 10 },
           }),
+          ...(timedPairs.length > 1 && {
+            pairs: {
+              fullSeconds: timedPairs.map((p) => tenths(p.fullMs)),
+              readFloorSeconds: timedPairs.map((p) => tenths(p.floorMs)),
+              fullRatioToReadFloor: timedPairs.map((p) => Math.round((p.fullMs / p.floorMs) * 100) / 100),
+              medianFullSeconds: tenths(median(timedPairs.map((p) => p.fullMs).sort((a, b) => a - b))),
+              medianFullRatioToReadFloor: Math.round(median(ratios) * 100) / 100,
+            },
+          }),
           ...(incremental && { incremental }),
           // CPU seconds used during the FULL run: this process (worker, check threads, API), PostgreSQL (every
           // process of it on this machine), and the whole machine (adds the Temporal dev server and anything else
@@ -203,9 +237,9 @@ async function main() {
             machineBusy: machine0 && machine1 ? Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * availableParallelism() * (wallMs / 1000) * 10) / 10 : null,
             machineAvailable: Math.round(availableParallelism() * (wallMs / 1000) * 10) / 10,
           },
-          // Summed over the chunks (they overlap): reading and checking a chunk on a thread (including the
+          // Summed over the first FULL run's chunks (they overlap): reading and checking a chunk on a thread (including the
           // wait for a free one), recording its result.
-          chunkPhasesSeconds: await chunkPhaseSeconds(worker ? metricsPort : undefined),
+          chunkPhasesSeconds: phases,
           note: 'the API in this process, the worker too unless compiled; the aggregate is SELECT credit_id, sum(amount) FROM payments GROUP BY credit_id over the same rows',
         },
         null,
