@@ -1,4 +1,7 @@
-import { condition } from '@temporalio/workflow';
+import { condition, workflowInfo } from '@temporalio/workflow';
+
+/** A batch continues as new before its history grows large: when Temporal suggests it, or at 2,000 events. */
+export const historyIsLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000;
 
 /** What a batch gives the window: how to plan its next chunks and run one. */
 export interface ChunkWindow {

@@ -1,9 +1,10 @@
-import { CancellationScope, continueAsNew, defineQuery, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ImportActivities } from '../activities/import-activities';
 import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { Decimal, formatMoney } from '../domain/money';
 import type { ImportInput, ImportProgress } from './types';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
+import { historyIsLong, runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<ImportActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<ImportActivities>(BATCH_CHUNK_OPTIONS);
@@ -12,7 +13,7 @@ export const importProgress = defineQuery<ImportProgress>('importProgress');
 
 /**
  * A legacy book coming in: its two files were staged by the API; this imports its credits in chunks of legacy ids, a
- * few chunks at a time, each chunk one transaction (credits, payments, allocations, audit, differences together).
+ * few chunks at a time (the next starting as soon as one ends), each chunk one transaction (credits, payments, allocations, audit, differences together).
  * Cancelling stops after the chunks in flight: what they imported stays. Continues as new before the history grows.
  */
 export async function importWorkflow(input: ImportInput): Promise<ImportProgress> {
@@ -53,28 +54,33 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
       p.paymentsRead = prepared.payments;
       p.paymentsNotApplied = prepared.orphans;
     }
-    while (!cancelled) {
-      const bounds = await db.planImportChunks({ importId: input.importId, after: p.position, credits: input.chunkCredits, count: input.parallelism });
-      if (bounds.length === 0) break;
-      const results = await Promise.all(bounds.map((hi, i) => chunks.applyImportChunk({ importId: input.importId, lo: i === 0 ? p.position : bounds[i - 1], hi, actor: input.actor, wf })));
-      let amount = new Decimal(p.amountApplied);
-      for (const r of results) {
-        p.credits += r.credits;
-        p.loaded += r.loaded;
-        p.unchanged += r.unchanged;
-        p.refused += r.refused;
-        p.withDifferences += r.withDifferences;
-        p.paymentsApplied += r.paymentsApplied;
-        p.paymentsNotApplied += r.paymentsNotApplied;
-        amount = amount.plus(r.amountApplied);
-      }
-      p.amountApplied = formatMoney(amount);
-      p.chunks += results.length;
-      p.position = bounds[bounds.length - 1];
-      const seconds = (Date.now() - p.startedAtMs) / 1000;
-      p.creditsPerSecond = seconds > 0 ? Math.round(p.credits / seconds) : 0;
-      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+    // Imports started before the window ran their chunks in rounds (a round's chunks, then the next plan).
+    if (patched('import-chunk-window')) {
+      for (;;) {
+        const { more } = await runChunkWindow(p.position, {
+          parallelism: input.parallelism,
+          plan: (after, count) => db.planImportChunks({ importId: input.importId, after, credits: input.chunkCredits, count }),
+          run: async (lo, hi) => addChunk(p, await chunks.applyImportChunk({ importId: input.importId, lo, hi, actor: input.actor, wf })),
+          holding: () => cancelled || historyIsLong(),
+          advanced: (position) => {
+            p.position = position;
+            p.creditsPerSecond = creditsPerSecond(p);
+          },
+        });
+        if (!more || cancelled) break;
         await continueAsNew<typeof importWorkflow>({ ...input, carried: p });
+      }
+    } else {
+      while (!cancelled) {
+        const bounds = await db.planImportChunks({ importId: input.importId, after: p.position, credits: input.chunkCredits, count: input.parallelism });
+        if (bounds.length === 0) break;
+        const results = await Promise.all(bounds.map((hi, i) => chunks.applyImportChunk({ importId: input.importId, lo: i === 0 ? p.position : bounds[i - 1], hi, actor: input.actor, wf })));
+        for (const r of results) addChunk(p, r);
+        p.position = bounds[bounds.length - 1];
+        p.creditsPerSecond = creditsPerSecond(p);
+        if (historyIsLong()) {
+          await continueAsNew<typeof importWorkflow>({ ...input, carried: p });
+        }
       }
     }
     p.status = cancelled ? 'CANCELLED' : 'COMPLETED';
@@ -82,4 +88,24 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
   });
   upsertSearchAttributes([{ key: OperationStatus, value: p.status }]);
   return p;
+}
+
+type ChunkResult = Awaited<ReturnType<ImportActivities['applyImportChunk']>>;
+
+/** A finished chunk's counts and amount, added to the import's progress. */
+function addChunk(p: ImportProgress, r: ChunkResult): void {
+  p.credits += r.credits;
+  p.loaded += r.loaded;
+  p.unchanged += r.unchanged;
+  p.refused += r.refused;
+  p.withDifferences += r.withDifferences;
+  p.paymentsApplied += r.paymentsApplied;
+  p.paymentsNotApplied += r.paymentsNotApplied;
+  p.amountApplied = formatMoney(new Decimal(p.amountApplied).plus(r.amountApplied));
+  p.chunks += 1;
+}
+
+function creditsPerSecond(p: ImportProgress): number {
+  const seconds = (Date.now() - p.startedAtMs) / 1000;
+  return seconds > 0 ? Math.round(p.credits / seconds) : 0;
 }

@@ -5,7 +5,7 @@ import { FIRST_ID } from '../domain/keyset';
 import { Decimal, formatMoney } from '../domain/money';
 import type { PaymentBatchInput, PaymentBatchProgress } from './types';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
-import { runChunkWindow } from './chunk-window';
+import { historyIsLong, runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<PaymentBatchActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<PaymentBatchActivities>(BATCH_CHUNK_OPTIONS);
@@ -107,5 +107,3 @@ function linesPerSecond(p: PaymentBatchProgress): number {
   const seconds = (Date.now() - p.startedAtMs) / 1000;
   return seconds > 0 ? Math.round((p.applied + p.rejected + p.duplicate) / seconds) : 0;
 }
-
-const historyIsLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000;

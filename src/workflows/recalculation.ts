@@ -19,7 +19,7 @@ import type { RecalculationInput, RecalculationProgress, ReviewDecision } from '
 import { FIRST_ID } from '../domain/keyset';
 import { OPEN_RECALCULATION_STATUSES } from '../domain/status';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
-import { runChunkWindow } from './chunk-window';
+import { historyIsLong, runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<RecalculationActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<RecalculationActivities>(BATCH_CHUNK_OPTIONS);
@@ -87,7 +87,7 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
     upsertSearchAttributes([{ key: OperationStatus, value: status }]);
   };
   const rollOver = async () => {
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+    if (historyIsLong()) {
       await continueAsNew<typeof recalculationWorkflow>({ ...input, carried: p });
     }
   };
@@ -183,7 +183,7 @@ async function scanInWindow(input: RecalculationInput, p: RecalculationProgress,
         p.corrected += r.corrected;
         p.errors += r.errors;
       },
-      holding: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000,
+      holding: historyIsLong,
       advanced: (position) => {
         p.position = position;
         const seconds = (Date.now() - p.startedAtMs) / 1000;
