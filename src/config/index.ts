@@ -23,9 +23,7 @@ const DEFAULT_TASK_QUEUE = 'abono-payments';
 /** Batch work (recalculation chunks): minutes per task, on workers and slots of its own. */
 const DEFAULT_BATCH_TASK_QUEUE = 'abono-batches';
 
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -79,8 +77,7 @@ const schema = z.object({
   RECALC_FULL_SCHEDULE_ENABLED: bool.default(true),
   RECALC_FULL_SCHEDULE_CRON: z.string().default('0 3 * * 0'),
   RECALC_FULL_SCHEDULE_ID: z.string().min(1).default('abono-weekly-full-recalculation'),
-  // Credits per chunk, one Temporal activity each (read STATEMENT_CREDITS at a time): large enough that the
-  // engine's fixed cost per activity is small beside the chunk's reading, small enough to retry cheaply.
+  // Credits per chunk, one activity each (read STATEMENT_CREDITS at a time): Temporal's cost per activity stays small.
   RECALC_CHUNK_SIZE: z.coerce.number().int().min(1).max(100000).default(10000),
   RECALC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   // Threads that check chunks in each worker process (0: on the activity's own thread); default one per core.

@@ -54,7 +54,7 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
       p.paymentsRead = prepared.payments;
       p.paymentsNotApplied = prepared.orphans;
     }
-    // Imports started before the window ran their chunks in rounds (a round's chunks, then the next plan).
+    // Imports started before the window finish in rounds.
     if (patched('import-chunk-window')) {
       for (;;) {
         const { more } = await runChunkWindow(p.position, {
@@ -70,24 +70,25 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
         if (!more || cancelled) break;
         await continueAsNew<typeof importWorkflow>({ ...input, carried: p });
       }
-    } else {
-      while (!cancelled) {
-        const bounds = await db.planImportChunks({ importId: input.importId, after: p.position, credits: input.chunkCredits, count: input.parallelism });
-        if (bounds.length === 0) break;
-        const results = await Promise.all(bounds.map((hi, i) => chunks.applyImportChunk({ importId: input.importId, lo: i === 0 ? p.position : bounds[i - 1], hi, actor: input.actor, wf })));
-        for (const r of results) addChunk(p, r);
-        p.position = bounds[bounds.length - 1];
-        p.creditsPerSecond = creditsPerSecond(p);
-        if (historyIsLong()) {
-          await continueAsNew<typeof importWorkflow>({ ...input, carried: p });
-        }
-      }
-    }
+    } else await importInRounds(input, p, wf, () => cancelled);
     p.status = cancelled ? 'CANCELLED' : 'COMPLETED';
     await db.finishImport({ importId: input.importId, status: p.status });
   });
   upsertSearchAttributes([{ key: OperationStatus, value: p.status }]);
   return p;
+}
+
+/** Imports started before the chunk window: a round's chunks, then the next plan once its slowest has ended. */
+async function importInRounds(input: ImportInput, p: ImportProgress, wf: { workflowId: string; runId: string }, cancelled: () => boolean): Promise<void> {
+  while (!cancelled()) {
+    const bounds = await db.planImportChunks({ importId: input.importId, after: p.position, credits: input.chunkCredits, count: input.parallelism });
+    if (bounds.length === 0) break;
+    const results = await Promise.all(bounds.map((hi, i) => chunks.applyImportChunk({ importId: input.importId, lo: i === 0 ? p.position : bounds[i - 1], hi, actor: input.actor, wf })));
+    for (const r of results) addChunk(p, r);
+    p.position = bounds[bounds.length - 1];
+    p.creditsPerSecond = creditsPerSecond(p);
+    if (historyIsLong()) await continueAsNew<typeof importWorkflow>({ ...input, carried: p });
+  }
 }
 
 type ChunkResult = Awaited<ReturnType<ImportActivities['applyImportChunk']>>;

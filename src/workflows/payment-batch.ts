@@ -49,7 +49,7 @@ export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<Pa
       p.linesRead = prepared.lineCount;
       p.rejected = prepared.notFound;
     }
-    // Files started before the window ran their chunks in rounds (a round's chunks, then the next plan).
+    // Files started before the window finish in rounds.
     if (patched('payment-batch-chunk-window')) {
       for (;;) {
         const { more } = await runChunkWindow(p.position, {
@@ -65,24 +65,25 @@ export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<Pa
         if (!more || cancelled) break;
         await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
       }
-    } else {
-      while (!cancelled) {
-        const bounds = await db.planBatchChunks({ batchId: input.batchId, after: p.position, lines: input.chunkLines, count: input.parallelism });
-        if (bounds.length === 0) break;
-        const results = await Promise.all(bounds.map((hi, i) => runChunk(input, i === 0 ? p.position : bounds[i - 1], hi, wf)));
-        for (const r of results) addChunk(p, r);
-        p.position = bounds[bounds.length - 1];
-        p.linesPerSecond = linesPerSecond(p);
-        if (historyIsLong()) {
-          await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
-        }
-      }
-    }
+    } else await applyInRounds(input, p, wf, () => cancelled);
     p.status = cancelled ? 'CANCELLED' : 'COMPLETED';
     await db.finishBatch({ batchId: input.batchId, status: p.status });
   });
   upsertSearchAttributes([{ key: OperationStatus, value: p.status }]);
   return p;
+}
+
+/** Files started before the chunk window: a round's chunks, then the next plan once its slowest has ended. */
+async function applyInRounds(input: PaymentBatchInput, p: PaymentBatchProgress, wf: { workflowId: string; runId: string }, cancelled: () => boolean): Promise<void> {
+  while (!cancelled()) {
+    const bounds = await db.planBatchChunks({ batchId: input.batchId, after: p.position, lines: input.chunkLines, count: input.parallelism });
+    if (bounds.length === 0) break;
+    const results = await Promise.all(bounds.map((hi, i) => runChunk(input, i === 0 ? p.position : bounds[i - 1], hi, wf)));
+    for (const r of results) addChunk(p, r);
+    p.position = bounds[bounds.length - 1];
+    p.linesPerSecond = linesPerSecond(p);
+    if (historyIsLong()) await continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p });
+  }
 }
 
 type ChunkResult = { applied: number; rejected: number; duplicate: number; amountApplied: string };
