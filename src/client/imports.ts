@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
-import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { importWorkflow } from '../workflows';
 import { ImportInput, importWorkflowId } from '../workflows/types';
 import { findImport, ImportMode, ImportRow, LegacyFile, recordImport } from '../db/imports';
 import type { LegacyMapping } from '../imports/mapping';
-import { rethrowUnavailable, TemporalUi } from './temporal';
+import { startStagedBatch, TemporalUi } from './temporal';
 
 export interface ImportDeps extends TemporalUi {
   ds: DataSource;
@@ -21,22 +20,14 @@ export interface ImportDeps extends TemporalUi {
 /** Starts (or finds started) the import's workflow. */
 export async function startImport(deps: ImportDeps, imp: ImportRow): Promise<void> {
   const input: ImportInput = { importId: imp.id, mode: imp.mode, chunkCredits: deps.chunkCredits, parallelism: deps.parallelism, actor: imp.actor };
-  try {
-    await deps.client.workflow.start(importWorkflow, {
-      workflowId: imp.workflow_id,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [
-        { key: OperationKind, value: 'import' },
-        { key: OperationStatus, value: 'RUNNING' },
-      ],
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    rethrowUnavailable(err, 'the workflow service is unreachable; the import is recorded and starts when it is sent again');
-  }
+  await startStagedBatch(deps.client, {
+    workflow: importWorkflow,
+    workflowId: imp.workflow_id,
+    taskQueue: deps.taskQueue,
+    input,
+    kind: 'import',
+    unavailableDetail: 'the workflow service is unreachable; the import is recorded and starts when it is sent again',
+  });
 }
 
 /**

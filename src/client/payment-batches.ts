@@ -1,14 +1,13 @@
 import type { Readable } from 'node:stream';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
-import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { paymentBatchWorkflow } from '../workflows';
 import { PaymentBatchInput, PaymentBatchMode, paymentBatchWorkflowId } from '../workflows/types';
 import { BatchRow, findBatch, findBatchByKey, hashStream, recordBatchFile, recordReversalBatch } from '../db/payment-batches';
 import type { PaymentFileFormat } from '../files/payment-file';
 import { ConflictError, NotFoundError } from '../errors';
 import { keyedUuid } from '../db/idempotency-keys';
-import { rethrowUnavailable, TemporalUi } from './temporal';
+import { rethrowUnavailable, startStagedBatch, TemporalUi } from './temporal';
 
 export interface PaymentBatchDeps extends TemporalUi {
   ds: DataSource;
@@ -36,22 +35,14 @@ export async function startBatch(deps: PaymentBatchDeps, batch: BatchRow): Promi
     actor: batch.actor,
     reverses: batch.reverses ? { batchId: batch.reverses, reason: batch.reason ?? '' } : undefined,
   };
-  try {
-    await deps.client.workflow.start(paymentBatchWorkflow, {
-      workflowId: batch.workflow_id,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: [
-        { key: OperationKind, value: batch.reverses ? 'payment-batch-reversal' : 'payment-batch' },
-        { key: OperationStatus, value: 'RUNNING' },
-      ],
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    rethrowUnavailable(err, 'the workflow service is unreachable; resend the file with the same Idempotency-Key');
-  }
+  await startStagedBatch(deps.client, {
+    workflow: paymentBatchWorkflow,
+    workflowId: batch.workflow_id,
+    taskQueue: deps.taskQueue,
+    input,
+    kind: batch.reverses ? 'payment-batch-reversal' : 'payment-batch',
+    unavailableDetail: 'the workflow service is unreachable; resend the file with the same Idempotency-Key',
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import { Client, Workflow, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { OperationKind, OperationStatus } from '../temporal/search-attributes';
 import { UnavailableError } from '../errors';
 
 /** Where the Temporal UI is (absent: no links) and which namespace abono's workflows live in. */
@@ -42,5 +43,33 @@ export async function withinBudget<T>(client: Client, budgetMs: number, call: ()
     return rethrowUnavailable(err, unavailableDetail);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts a staged batch's workflow (a payment file, its reversal, an import) on the batch task queue, or finds it
+ * started: the same id again is the same batch, and one that failed may run again. An unreachable Temporal is a 503
+ * whose `unavailableDetail` tells the caller how to resume.
+ */
+export async function startStagedBatch<I>(
+  client: Client,
+  b: { workflow: (input: I) => Promise<unknown>; input: I; workflowId: string; taskQueue: string; kind: string; unavailableDetail: string },
+): Promise<void> {
+  try {
+    // As a plain Workflow: the input's type was checked against the workflow's above.
+    await client.workflow.start(b.workflow as Workflow, {
+      workflowId: b.workflowId,
+      taskQueue: b.taskQueue,
+      args: [b.input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: OperationKind, value: b.kind },
+        { key: OperationStatus, value: 'RUNNING' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    rethrowUnavailable(err, b.unavailableDetail);
   }
 }
