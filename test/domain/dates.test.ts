@@ -1,14 +1,5 @@
-import { DomainError, addDays, daysBetween, isValidDate, maxDate, minDate, parseDate, todayIn } from '../../src/domain';
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-}
+import { addDays, daysBetween, isValidDate, maxDate, minDate, parseDate, todayIn } from '../../src/domain';
+import { refusal } from './helpers';
 
 describe('parseDate', () => {
   it.each(['2025-01-01', '2024-02-29', '2000-02-29', '0001-01-01', '9999-12-31', '2025-12-31'])('accepts %s', (d) => {

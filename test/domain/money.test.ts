@@ -11,16 +11,7 @@ import {
   roundMoney,
   sumMoney,
 } from '../../src/domain';
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-}
+import { refusal } from './helpers';
 
 describe('Decimal clone', () => {
   it('has 40 significant digits and half-even rounding', () => {
