@@ -11,10 +11,9 @@ import { createPaymentActivities } from '../src/activities/payment-activities';
 import { createDataSource, runMigrations } from '../src/db/data-source';
 import { todayIn } from '../src/domain';
 import { amountFor, creditFor, makeCredits, payPlain, pool } from './plain-payments';
-import { cpuMsPer, cpuSnapshot, freshBenchDatabase, runBenchmark } from './stack';
+import { cpuMsPer, cpuSnapshot, freshBenchDatabase, median, runBenchmark } from './stack';
 import type { DataSource } from 'typeorm';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function setMarker(ds: DataSource, on: boolean): Promise<void> {
   await ds.query(`DROP TRIGGER IF EXISTS bench_marker_off ON credit_changes`);

@@ -15,7 +15,7 @@ import { createDataSource, runMigrations } from '../src/db/data-source';
 import { recalculationWorkflow } from '../src/workflows';
 import { seedPortfolio } from '../tools/seed';
 import { randomUUID } from 'node:crypto';
-import { cpuSecondsOf, freePort, histogramSums, postgresCpuSeconds, resetPeakRss, rssMb, spawnAbonoProcess, startBenchStack, stopProcess, runBenchmark } from './stack';
+import { cpuSecondsOf, freePort, histogramSums, median, postgresCpuSeconds, resetPeakRss, rssMb, spawnAbonoProcess, startBenchStack, stopProcess, runBenchmark } from './stack';
 import { FIRST_ID, planChunks } from '../src/db/recalculation-chunks';
 import { recalculationChunkSeconds } from '../src/observability/metrics';
 import { chunkStatement, STATEMENT_CREDITS } from '../src/db/credit-chunks';
@@ -192,8 +192,7 @@ async function main() {
       if (again.scanned !== credits || again.inconsistent !== 0) throw new Error(`pair ${i + 1}: the FULL batch scanned ${again.scanned} of ${credits}, ${again.inconsistent} inconsistent`);
       timedPairs.push({ fullMs, floorMs: await readFloor() });
     }
-    const ratios = timedPairs.map((p) => p.fullMs / p.floorMs).sort((a, b) => a - b);
-    const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2);
+    const ratios = timedPairs.map((p) => p.fullMs / p.floorMs);
 
     console.log(
       JSON.stringify(
@@ -223,7 +222,7 @@ async function main() {
               fullSeconds: timedPairs.map((p) => tenths(p.fullMs)),
               readFloorSeconds: timedPairs.map((p) => tenths(p.floorMs)),
               fullRatioToReadFloor: timedPairs.map((p) => Math.round((p.fullMs / p.floorMs) * 100) / 100),
-              medianFullSeconds: tenths(median(timedPairs.map((p) => p.fullMs).sort((a, b) => a - b))),
+              medianFullSeconds: tenths(median(timedPairs.map((p) => p.fullMs))),
               medianFullRatioToReadFloor: Math.round(median(ratios) * 100) / 100,
             },
           }),

@@ -84,6 +84,13 @@ export function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[i] * 100) / 100;
 }
 
+/** The median: the middle value, or the mean of the two middle ones. */
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /**
  * Starts an abono process (src/main.ts, src/api/main.ts or src/worker/main.ts) as a child, the
  * way it runs in production, and resolves once its log says it is up.
