@@ -228,6 +228,11 @@ export function sumMoney(xs: Iterable<DecimalJs>): Decimal {
   return s;
 }
 
+/** Two amounts given as decimal strings, added exactly and formatted (a batch's running total of its chunks'). */
+export function addAmounts(a: string, b: string): string {
+  return formatMoney(new Decimal(a).plus(b));
+}
+
 /** max(0, x). */
 export function nonNegative(x: DecimalJs): Decimal {
   return x.gt(0) ? new Decimal(x) : ZERO;

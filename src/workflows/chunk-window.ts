@@ -3,6 +3,12 @@ import { condition, workflowInfo } from '@temporalio/workflow';
 /** A batch continues as new before its history grows large: when Temporal suggests it, or at 2,000 events. */
 export const historyIsLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000;
 
+/** A batch's rate for its progress: items handled per second since it started (0 in its first instant). */
+export function perSecond(count: number, startedAtMs: number): number {
+  const seconds = (Date.now() - startedAtMs) / 1000;
+  return seconds > 0 ? Math.round(count / seconds) : 0;
+}
+
 /** What a batch gives the window: how to plan its next chunks and run one. */
 export interface ChunkWindow {
   /** Chunks in flight at most. */

@@ -1,8 +1,9 @@
 import { continueAsNew, defineQuery, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ImportActivities } from '../activities/import-activities';
-import { Decimal, formatMoney } from '../domain/money';
+import { addAmounts } from '../domain/money';
 import type { ImportInput, ImportProgress } from './types';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
+import { perSecond } from './chunk-window';
 import { runStagedBatch } from './staged-batch';
 
 const db = proxyActivities<ImportActivities>(BATCH_STEP_OPTIONS);
@@ -51,7 +52,7 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
     },
     plan: (after, count) => db.planImportChunks({ importId: input.importId, after, credits: input.chunkCredits, count }),
     run: async (lo, hi) => addChunk(p, await chunks.applyImportChunk({ importId: input.importId, lo, hi, actor: input.actor, wf })),
-    advanced: () => (p.creditsPerSecond = creditsPerSecond(p)),
+    advanced: () => (p.creditsPerSecond = perSecond(p.credits, p.startedAtMs)),
     continueAsNew: () => continueAsNew<typeof importWorkflow>({ ...input, carried: p }),
     finish: (status) => db.finishImport({ importId: input.importId, status }),
   });
@@ -68,11 +69,6 @@ function addChunk(p: ImportProgress, r: ChunkResult): void {
   p.withDifferences += r.withDifferences;
   p.paymentsApplied += r.paymentsApplied;
   p.paymentsNotApplied += r.paymentsNotApplied;
-  p.amountApplied = formatMoney(new Decimal(p.amountApplied).plus(r.amountApplied));
+  p.amountApplied = addAmounts(p.amountApplied, r.amountApplied);
   p.chunks += 1;
-}
-
-function creditsPerSecond(p: ImportProgress): number {
-  const seconds = (Date.now() - p.startedAtMs) / 1000;
-  return seconds > 0 ? Math.round(p.credits / seconds) : 0;
 }

@@ -1,9 +1,10 @@
 import { continueAsNew, defineQuery, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { PaymentBatchActivities } from '../activities/payment-batch-activities';
 import { FIRST_ID } from '../domain/keyset';
-import { Decimal, formatMoney } from '../domain/money';
+import { addAmounts } from '../domain/money';
 import type { PaymentBatchInput, PaymentBatchProgress } from './types';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
+import { perSecond } from './chunk-window';
 import { runStagedBatch } from './staged-batch';
 
 const db = proxyActivities<PaymentBatchActivities>(BATCH_STEP_OPTIONS);
@@ -46,7 +47,7 @@ export async function paymentBatchWorkflow(input: PaymentBatchInput): Promise<Pa
     },
     plan: (after, count) => db.planBatchChunks({ batchId: input.batchId, after, lines: input.chunkLines, count }),
     run: async (lo, hi) => addChunk(p, await runChunk(input, lo, hi, wf)),
-    advanced: () => (p.linesPerSecond = linesPerSecond(p)),
+    advanced: () => (p.linesPerSecond = perSecond(p.applied + p.rejected + p.duplicate, p.startedAtMs)),
     continueAsNew: () => continueAsNew<typeof paymentBatchWorkflow>({ ...input, carried: p }),
     finish: (status) => db.finishBatch({ batchId: input.batchId, status }),
   });
@@ -66,11 +67,6 @@ function addChunk(p: PaymentBatchProgress, r: ChunkResult): void {
   p.applied += r.applied;
   p.rejected += r.rejected;
   p.duplicate += r.duplicate;
-  p.amountApplied = formatMoney(new Decimal(p.amountApplied).plus(r.amountApplied));
+  p.amountApplied = addAmounts(p.amountApplied, r.amountApplied);
   p.chunks += 1;
-}
-
-function linesPerSecond(p: PaymentBatchProgress): number {
-  const seconds = (Date.now() - p.startedAtMs) / 1000;
-  return seconds > 0 ? Math.round((p.applied + p.rejected + p.duplicate) / seconds) : 0;
 }

@@ -19,7 +19,7 @@ import type { RecalculationInput, RecalculationProgress, ReviewDecision } from '
 import { FIRST_ID } from '../domain/keyset';
 import { OPEN_RECALCULATION_STATUSES } from '../domain/status';
 import { BATCH_CHUNK_OPTIONS, BATCH_STEP_OPTIONS } from './batch-activity-options';
-import { historyIsLong, runChunkWindow } from './chunk-window';
+import { historyIsLong, perSecond, runChunkWindow } from './chunk-window';
 
 const db = proxyActivities<RecalculationActivities>(BATCH_STEP_OPTIONS);
 const chunks = proxyActivities<RecalculationActivities>(BATCH_CHUNK_OPTIONS);
@@ -122,8 +122,7 @@ export async function recalculationWorkflow(input: RecalculationInput): Promise<
       p.errors += r.errors;
     }
     p.position = bounds[bounds.length - 1];
-    const seconds = (Date.now() - p.startedAtMs) / 1000;
-    p.creditsPerSecond = seconds > 0 ? Math.round(p.scanned / seconds) : p.scanned;
+    p.creditsPerSecond = perSecond(p.scanned, p.startedAtMs);
     await rollOver();
   }
 
@@ -186,8 +185,7 @@ async function scanInWindow(input: RecalculationInput, p: RecalculationProgress,
       holding: historyIsLong,
       advanced: (position) => {
         p.position = position;
-        const seconds = (Date.now() - p.startedAtMs) / 1000;
-        p.creditsPerSecond = seconds > 0 ? Math.round(p.scanned / seconds) : p.scanned;
+        p.creditsPerSecond = perSecond(p.scanned, p.startedAtMs);
       },
     });
     if (!more) return;

@@ -1,4 +1,5 @@
 import {
+  addAmounts,
   Decimal,
   DomainError,
   formatMoney,
@@ -138,6 +139,15 @@ describe('parseRate', () => {
   });
   it('names the field it was given', () => {
     expect(refusal(() => parseRate('x', 'rate')).field).toBe('rate');
+  });
+});
+
+describe("addAmounts (a batch's running total)", () => {
+  it('adds decimal strings exactly and formats the sum', () => {
+    expect(addAmounts('0.10', '0.20')).toBe('0.30'); // 0.30000000000000004 in floating point
+    expect(addAmounts('0.00', '1.1')).toBe('1.10');
+    expect(addAmounts('999999999999.99', '0.01')).toBe('1000000000000.00');
+    expect(addAmounts('12.34', '-12.34')).toBe('0.00');
   });
 });
 
